@@ -1,0 +1,29 @@
+// `ser`: the command line. Subcommands are registered here; each lives in its own file
+// (apps/cmd_*.cpp) as register_<name>(CLI::App&). Errors from the engine (ser::Error)
+// are printed as one line "ser: error: ..." with exit status 1.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "apps/commands.h"
+#include "engine/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ser: speech emotion recognition — train, evaluate and run a CNN on log-mel images"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ser 0.1.0");
+  ser::app::register_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const ser::Error& e) {
+    std::fprintf(stderr, "ser: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ser: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

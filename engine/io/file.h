@@ -1,0 +1,22 @@
+// Whole-file reads with a size cap, and atomic writes (temp file + fsync + rename), so a
+// crash or a full disk mid-write never leaves a half-written model, checkpoint or cache
+// entry under the real name.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ser {
+
+// Throws ser::Error naming the file if it cannot be opened, is not a regular file, or is
+// larger than max_bytes.
+std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path,
+                                           std::size_t max_bytes = std::size_t(1) << 34);
+
+// Writes `bytes` to `path` atomically: the previous file (if any) stays intact unless the
+// whole new content was written and flushed. Throws ser::Error naming the file on failure.
+void write_file_atomically(const std::filesystem::path& path, const void* data, std::size_t size);
+
+}  // namespace ser
