@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const ser::app::ExitStatus& e) {
+    return e.code;
   } catch (const ser::Error& e) {
     std::fprintf(stderr, "ser: error: %s\n", e.what());
     return 1;

@@ -1,0 +1,45 @@
+// The steps `ser train`, `ser eval` and `ser demo` share: index corpora into a manifest,
+// turn every file into a log-mel image (cached), and assemble datasets from a split.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/corpus.h"
+#include "data/split.h"
+#include "engine/train/dataset.h"
+#include "features/extract.h"
+#include "features/logmel.h"
+
+namespace ser::app {
+
+struct CorpusOptions {
+  std::vector<std::string> data_dirs;  // --data, repeatable
+  std::string corpus = "auto";         // --corpus: auto|ravdess|savee|tess|cremad|renamed (one, or one per --data)
+  std::string classes = "6";           // --classes: 6, 8, or a comma list
+};
+
+struct FeatureOptions {
+  std::filesystem::path cache_dir;  // empty = no cache
+  int threads = 0;
+  bool progress = true;
+  Device device = Device::CPU;
+};
+
+// Indexed corpus with its images: entries[i] <-> images row i (failed files removed).
+struct LabelledImages {
+  std::vector<data::ManifestEntry> entries;
+  train::Dataset data;  // images (M, 1, H, W), labels (M)
+  std::vector<std::pair<std::filesystem::path, std::string>> failures;
+};
+
+data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes);
+LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,
+                                const FeatureOptions& options);
+
+// The default feature cache: $SER_CACHE_DIR, else $XDG_CACHE_HOME/ser/features, else
+// ~/.cache/ser/features.
+std::filesystem::path default_cache_dir();
+
+}  // namespace ser::app

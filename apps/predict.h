@@ -1,0 +1,23 @@
+// Prediction with a saved model: features exactly as in training (parameters read from
+// the model file), normalised with the stored training statistics, eval-mode forward.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/train/checkpoint.h"
+
+namespace ser::app {
+
+struct Prediction {
+  std::filesystem::path file;
+  bool ok = false;
+  std::string error;                 // when !ok
+  int label = -1;
+  std::vector<float> probabilities;  // (classes)
+};
+
+std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files);
+
+}  // namespace ser::app

@@ -1,0 +1,159 @@
+// SVG charts drawn by hand (no plotting dependency) and the HTML/JSON/text report files.
+#include "apps/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "engine/core/error.h"
+#include "engine/io/file.h"
+
+namespace ser::app {
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+struct Series {
+  std::string name, color;
+  std::vector<double> values;
+};
+
+// One line chart panel at (x0, y0) of size w x h with epochs on the x axis.
+std::string line_panel(double x0, double y0, double w, double h, const std::string& title,
+                       const std::vector<Series>& series, double ymin, double ymax) {
+  std::string s;
+  const std::size_t n = series.empty() ? 0 : series[0].values.size();
+  const double left = x0 + 50, right = x0 + w - 10, top = y0 + 30, bottom = y0 + h - 35;
+  auto px = [&](std::size_t i) { return n <= 1 ? (left + right) / 2 : left + (right - left) * double(i) / double(n - 1); };
+  auto py = [&](double v) { return bottom - (bottom - top) * (v - ymin) / std::max(ymax - ymin, 1e-12); };
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="14" font-weight="bold">{}</text>)", left, y0 + 18, escape(title));
+  s += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)", left, top,
+                   right - left, bottom - top);
+  for (int k = 0; k <= 4; ++k) {
+    const double v = ymin + (ymax - ymin) * k / 4.0;
+    s += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#eee"/>)", left, right, py(v), py(v));
+    s += fmt::format(R"(<text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{:.2f}</text>)", left - 4, py(v) + 3, v);
+  }
+  for (std::size_t i = 0; i < n; i += std::max<std::size_t>(1, n / 10))
+    s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>)", px(i), bottom + 14, i + 1);
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">epoch</text>)", (left + right) / 2,
+                   bottom + 30);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const Series& ser = series[k];
+    std::string points;
+    for (std::size_t i = 0; i < ser.values.size(); ++i) points += fmt::format("{:.1f},{:.1f} ", px(i), py(ser.values[i]));
+    s += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>)", points, ser.color);
+    if (ser.values.size() == 1)
+      s += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>)", px(0), py(ser.values[0]), ser.color);
+    s += fmt::format(R"(<text x="{}" y="{}" font-size="11" fill="{}">{}</text>)", right - 120, top + 15 + 14 * k,
+                     ser.color, escape(ser.name));
+  }
+  return s;
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  write_file_atomically(path, text.data(), text.size());
+}
+
+}  // namespace
+
+std::string curves_svg(const std::vector<train::EpochStats>& history) {
+  std::vector<double> ta, va, tl, vl;
+  for (const auto& e : history) {
+    ta.push_back(e.train_accuracy);
+    va.push_back(e.val_accuracy);
+    tl.push_back(e.train_loss);
+    vl.push_back(e.val_loss);
+  }
+  double lmax = 0;
+  for (double v : tl) lmax = std::max(lmax, v);
+  for (double v : vl) lmax = std::max(lmax, v);
+  std::string s = R"(<svg xmlns="http://www.w3.org/2000/svg" width="820" height="300" font-family="sans-serif">)";
+  s += R"(<rect width="820" height="300" fill="white"/>)";
+  s += line_panel(0, 0, 410, 300, "Accuracy", {{"train", "#1f77b4", ta}, {"validation", "#ff7f0e", va}}, 0, 1);
+  s += line_panel(410, 0, 410, 300, "Loss", {{"train", "#1f77b4", tl}, {"validation", "#ff7f0e", vl}}, 0,
+                  lmax > 0 ? lmax * 1.05 : 1);
+  return s + "</svg>";
+}
+
+std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& names) {
+  const int k = static_cast<int>(confusion.size());
+  const int cell = 56, left = 110, top = 40;
+  const int width = left + cell * k + 20, height = top + cell * k + 90;
+  std::string s = fmt::format(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif"><rect width="{}" height="{}" fill="white"/>)",
+      width, height, width, height);
+  s += fmt::format(R"(<text x="{}" y="24" font-size="14" font-weight="bold">Confusion matrix (row-normalised colour, counts)</text>)", 10);
+  for (int r = 0; r < k; ++r) {
+    int64_t row_total = 0;
+    for (int c = 0; c < k; ++c) row_total += confusion[r][c];
+    for (int c = 0; c < k; ++c) {
+      const double frac = row_total ? double(confusion[r][c]) / row_total : 0.0;
+      const int shade = static_cast<int>(255 - 200 * frac);
+      s += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},255)" stroke="white"/>)",
+                       left + c * cell, top + r * cell, cell, cell, shade, shade);
+      s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="middle" fill="{}">{}</text>)",
+                       left + c * cell + cell / 2, top + r * cell + cell / 2 + 4, frac > 0.55 ? "white" : "black",
+                       confusion[r][c]);
+    }
+    s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="end">{}</text>)", left - 6,
+                     top + r * cell + cell / 2 + 4, escape(r < int(names.size()) ? names[r] : std::to_string(r)));
+  }
+  for (int c = 0; c < k; ++c)
+    s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="end" transform="rotate(-40 {} {})">{}</text>)",
+                     left + c * cell + cell / 2, top + k * cell + 14, left + c * cell + cell / 2, top + k * cell + 14,
+                     escape(c < int(names.size()) ? names[c] : std::to_string(c)));
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="11">rows: true class; columns: predicted</text>)", 10, height - 8);
+  return s + "</svg>";
+}
+
+std::filesystem::path write_report(const std::filesystem::path& dir, const ReportInput& input) {
+  std::filesystem::create_directories(dir);
+  nlohmann::json metrics = input.metrics.to_json(input.class_names);
+  metrics["title"] = input.title;
+  metrics["run"] = input.run_info;
+  write_text(dir / "metrics.json", metrics.dump(2) + "\n");
+
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& e : input.history)
+    history.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+                       {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"seconds", e.seconds},
+                       {"samples_per_second", e.samples_per_second}});
+  if (!input.history.empty()) write_text(dir / "history.json", history.dump(2) + "\n");
+
+  const std::string text = input.title + "\n\n" + input.metrics.report(input.class_names);
+  write_text(dir / "report.txt", text);
+  const std::string confusion = confusion_svg(input.metrics.confusion, input.class_names);
+  write_text(dir / "confusion.svg", confusion);
+  std::string curves;
+  if (!input.history.empty()) {
+    curves = curves_svg(input.history);
+    write_text(dir / "curves.svg", curves);
+  }
+  std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>ser report</title>"
+                     "<style>body{font-family:sans-serif;margin:2em;max-width:900px}pre{background:#f6f6f6;padding:1em}"
+                     "</style></head><body>";
+  html += fmt::format("<h1>ser report</h1><p>{}</p>", escape(input.title));
+  html += fmt::format("<h2>Accuracy {:.2f} %, macro F1 {:.4f}</h2>", 100 * input.metrics.accuracy, input.metrics.macro_f1);
+  if (!curves.empty()) html += "<h2>Training curves</h2>" + curves;
+  html += "<h2>Confusion matrix</h2>" + confusion;
+  html += "<h2>Classification report</h2><pre>" + escape(input.metrics.report(input.class_names)) + "</pre>";
+  html += "<h2>Run</h2><pre>" + escape(input.run_info.dump(2)) + "</pre></body></html>\n";
+  write_text(dir / "report.html", html);
+  return dir / "report.html";
+}
+
+}  // namespace ser::app

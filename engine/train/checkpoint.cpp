@@ -1,0 +1,176 @@
+// Serialisation of models and checkpoints into safetensors + JSON metadata.
+#include "engine/train/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.h"
+#include "engine/io/safetensors.h"
+
+namespace ser::train {
+namespace {
+
+constexpr const char* kModelFormat = "ser-model-1";
+constexpr const char* kCheckpointFormat = "ser-checkpoint-1";
+
+void put_model(SafeTensors& file, nn::Model& model, const ModelInfo& info) {
+  for (auto& [name, tensor] : model.named_state()) file.tensors[name] = Array::from_tensor(tensor);
+  file.metadata["architecture"] = model.architecture().to_json();
+  file.metadata["classes"] = nlohmann::json(info.class_names).dump();
+  file.metadata["features"] = info.feature_config_json;
+  file.metadata["normalization"] =
+      nlohmann::json{{"mean", info.normalization.mean}, {"std", info.normalization.std}}.dump();
+  file.metadata["ser_version"] = "0.1.0";
+}
+
+const std::string& meta(const SafeTensors& file, const std::string& key, const std::filesystem::path& path) {
+  auto it = file.metadata.find(key);
+  SER_CHECK(it != file.metadata.end(), "{}: not a ser model (metadata '{}' missing)", path.string(), key);
+  return it->second;
+}
+
+ModelInfo read_info(const SafeTensors& file, const std::filesystem::path& path) {
+  ModelInfo info;
+  try {
+    info.class_names = nlohmann::json::parse(meta(file, "classes", path)).get<std::vector<std::string>>();
+    info.feature_config_json = meta(file, "features", path);
+    const auto norm = nlohmann::json::parse(meta(file, "normalization", path));
+    info.normalization = {norm.at("mean").get<double>(), norm.at("std").get<double>()};
+  } catch (const nlohmann::json::exception& e) {
+    SER_FAIL("{}: malformed model metadata ({})", path.string(), e.what());
+  }
+  SER_CHECK(info.normalization.std > 0, "{}: normalization std must be positive", path.string());
+  return info;
+}
+
+nn::Architecture architecture_of(const SafeTensors& file, const std::filesystem::path& path) {
+  try {
+    return nn::Architecture::from_json(meta(file, "architecture", path));
+  } catch (const Error& e) {
+    SER_FAIL("{}: bad architecture: {}", path.string(), e.what());
+  }
+}
+
+std::map<std::string, Tensor> tensors_with_prefix(const SafeTensors& file, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, array] : file.tensors) {
+    const bool has = prefix.empty() ? name.find('.') != std::string::npos && name.rfind("adam.", 0) != 0 &&
+                                          name.rfind("best.", 0) != 0
+                                    : name.rfind(prefix, 0) == 0;
+    if (has) out.emplace(name.substr(prefix.size()), array.to_tensor());
+  }
+  return out;
+}
+
+void load_weights(nn::Model& model, const std::map<std::string, Tensor>& weights, const std::filesystem::path& path) {
+  try {
+    model.load_named_state(weights);
+  } catch (const Error& e) {
+    SER_FAIL("{}: weights do not fit the model: {}", path.string(), e.what());
+  }
+}
+
+nlohmann::json history_json(const std::vector<EpochStats>& history) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : history)
+    out.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+                   {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"seconds", e.seconds},
+                   {"samples_per_second", e.samples_per_second}});
+  return out;
+}
+
+std::vector<EpochStats> history_from_json(const nlohmann::json& j) {
+  std::vector<EpochStats> out;
+  for (const auto& e : j)
+    out.push_back({e.at("epoch").get<int>(), e.at("train_loss").get<double>(), e.at("train_accuracy").get<double>(),
+                   e.at("val_loss").get<double>(), e.at("val_accuracy").get<double>(), e.at("seconds").get<double>(),
+                   e.at("samples_per_second").get<double>()});
+  return out;
+}
+
+}  // namespace
+
+void save_model(const std::filesystem::path& path, nn::Model& model, const ModelInfo& info) {
+  SafeTensors file;
+  file.metadata["format"] = kModelFormat;
+  put_model(file, model, info);
+  write_safetensors(path, file);
+}
+
+nn::Architecture read_architecture(const std::filesystem::path& path) {
+  return architecture_of(read_safetensors(path), path);
+}
+
+LoadedModel load_model(const std::filesystem::path& path, Device device) {
+  const SafeTensors file = read_safetensors(path);
+  const auto format = file.metadata.find("format");
+  SER_CHECK(format != file.metadata.end() && (format->second == kModelFormat || format->second == kCheckpointFormat),
+            "{}: not a ser model file (format '{}')", path.string(),
+            format == file.metadata.end() ? "missing" : format->second);
+  LoadedModel out;
+  out.info = read_info(file, path);
+  const nn::Architecture arch = architecture_of(file, path);
+  SER_CHECK(static_cast<int>(out.info.class_names.size()) == arch.classes,
+            "{}: {} class names for a model with {} outputs", path.string(), out.info.class_names.size(), arch.classes);
+  out.model = std::make_unique<nn::Model>(arch, device);
+  load_weights(*out.model, tensors_with_prefix(file, ""), path);
+  return out;
+}
+
+void save_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Adam& adam, const Generator& generator,
+                     const TrainState& state, const ModelInfo& info) {
+  SafeTensors file;
+  file.metadata["format"] = kCheckpointFormat;
+  put_model(file, model, info);
+  file.tensors["adam.m"] = Array::from_tensor(adam.m());
+  file.tensors["adam.v"] = Array::from_tensor(adam.v());
+  for (const auto& [name, tensor] : state.best_weights) file.tensors["best." + name] = Array::from_tensor(tensor);
+  const nlohmann::json train_state = {{"epochs_done", state.epochs_done},
+                                      {"best_epoch", state.best_epoch},
+                                      {"best_val_accuracy", state.best_val_accuracy},
+                                      {"epochs_without_improvement", state.epochs_without_improvement},
+                                      {"stopped_early", state.stopped_early},
+                                      {"adam_steps", adam.steps()},
+                                      {"generator_seed", generator.seed()},
+                                      {"generator_offset", generator.offset()},
+                                      {"history", history_json(state.history)}};
+  file.metadata["train_state"] = train_state.dump();
+  write_safetensors(path, file);
+}
+
+void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Adam& adam, Generator& generator,
+                     TrainState& state, ModelInfo& info) {
+  const SafeTensors file = read_safetensors(path);
+  SER_CHECK(file.metadata.count("format") && file.metadata.at("format") == kCheckpointFormat,
+            "{}: not a ser training checkpoint", path.string());
+  const nn::Architecture arch = architecture_of(file, path);
+  SER_CHECK(arch == model.architecture(), "{}: checkpoint architecture {} differs from this run's {}", path.string(),
+            arch.to_json(), model.architecture().to_json());
+  info = read_info(file, path);
+  load_weights(model, tensors_with_prefix(file, ""), path);
+  const Tensor m = file.at("adam.m", path.string()).to_tensor();
+  const Tensor v = file.at("adam.v", path.string()).to_tensor();
+  SER_CHECK(m.numel() == adam.m().numel() && v.numel() == adam.v().numel(),
+            "{}: Adam moments have {} elements, the model {}", path.string(), m.numel(), adam.m().numel());
+  adam.m().copy_from(m);
+  adam.v().copy_from(v);
+  try {
+    const auto j = nlohmann::json::parse(meta(file, "train_state", path));
+    state = TrainState{};
+    state.epochs_done = j.at("epochs_done").get<int>();
+    state.best_epoch = j.at("best_epoch").get<int>();
+    state.best_val_accuracy = j.at("best_val_accuracy").get<double>();
+    state.epochs_without_improvement = j.at("epochs_without_improvement").get<int>();
+    state.stopped_early = j.at("stopped_early").get<bool>();
+    state.history = history_from_json(j.at("history"));
+    adam.set_steps(j.at("adam_steps").get<int64_t>());
+    SER_CHECK(j.at("generator_seed").get<uint64_t>() == generator.seed(),
+              "{}: checkpoint was trained with seed {}, this run uses {}", path.string(),
+              j.at("generator_seed").get<uint64_t>(), generator.seed());
+    generator.set_offset(j.at("generator_offset").get<uint64_t>());
+  } catch (const nlohmann::json::exception& e) {
+    SER_FAIL("{}: malformed training state ({})", path.string(), e.what());
+  }
+  state.best_weights = tensors_with_prefix(file, "best.");
+}
+
+}  // namespace ser::train

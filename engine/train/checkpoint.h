@@ -1,0 +1,50 @@
+// Model files and training checkpoints, both safetensors (engine/io/safetensors.h).
+//
+// Model file (what `ser predict` needs, nothing else): tensors = Model::named_state()
+// under their own names (conv1.weight, bn1.moving_mean, ..., out.bias); metadata =
+//   format "ser-model-1", architecture (JSON), classes (JSON list), features (JSON of the
+//   feature parameters), normalization ({"mean":..,"std":..}), ser_version.
+// Checkpoint (what `--resume` needs): the model file's content plus
+//   "adam.m", "adam.v" (parameter_count), "best.<name>" for the best weights so far, and
+//   metadata "train_state" (epochs done, early-stopping counters, history, Adam step,
+//   generator offset). Both are written atomically.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/nn/adam.h"
+#include "engine/nn/model.h"
+#include "engine/train/dataset.h"
+#include "engine/train/trainer.h"
+
+namespace ser::train {
+
+struct ModelInfo {
+  std::vector<std::string> class_names;
+  std::string feature_config_json = "{}";  // the front-end's parameters, opaque to the engine
+  Normalization normalization;
+};
+
+struct LoadedModel {
+  std::unique_ptr<nn::Model> model;
+  ModelInfo info;
+};
+
+void save_model(const std::filesystem::path& path, nn::Model& model, const ModelInfo& info);
+// Reads a model file; throws naming the file if it is not a ser model or is inconsistent.
+LoadedModel load_model(const std::filesystem::path& path, Device device = Device::CPU);
+
+void save_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Adam& adam, const Generator& generator,
+                     const TrainState& state, const ModelInfo& info);
+// Restores model weights, Adam moments and step, the generator offset and the training
+// state. The model must already have the checkpoint's architecture.
+void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Adam& adam, Generator& generator,
+                     TrainState& state, ModelInfo& info);
+// The architecture stored in a model file or checkpoint.
+nn::Architecture read_architecture(const std::filesystem::path& path);
+
+}  // namespace ser::train

@@ -1,0 +1,64 @@
+// Dataset subsets, normalisation statistics (accumulated in double), batch gathering.
+#include "engine/train/dataset.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/core/error.h"
+
+namespace ser::train {
+namespace {
+int64_t image_elements(const Tensor& images) { return images.numel() / std::max<int64_t>(images.size(0), 1); }
+}  // namespace
+
+Dataset subset(const Dataset& all, const std::vector<int64_t>& indices) {
+  SER_CHECK(all.images.is_cpu(), "subset: the dataset must be on the CPU");
+  const int64_t per = image_elements(all.images);
+  const Shape& s = all.images.shape();
+  Dataset out;
+  out.images = Tensor(Shape{static_cast<int64_t>(indices.size()), s[1], s[2], s[3]});
+  out.labels.reserve(indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const int64_t src = indices[i];
+    SER_CHECK(src >= 0 && src < all.size(), "subset: index {} out of range for {} samples", src, all.size());
+    std::memcpy(out.images.data() + i * per, all.images.data() + src * per, per * sizeof(float));
+    out.labels.push_back(all.labels[src]);
+  }
+  return out;
+}
+
+Normalization compute_normalization(const Tensor& images) {
+  SER_CHECK(images.is_cpu() && images.numel() > 0, "compute_normalization: needs a non-empty CPU tensor");
+  const float* x = images.data();
+  const int64_t n = images.numel();
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / n;
+  double sq = 0;
+  for (int64_t i = 0; i < n; ++i) sq += (x[i] - mean) * (x[i] - mean);
+  const double std = std::sqrt(sq / n);
+  return {mean, std > 0 ? std : 1.0};
+}
+
+void normalize_in_place(Tensor& images, const Normalization& norm) {
+  SER_CHECK(images.is_cpu(), "normalize_in_place: needs a CPU tensor");
+  const float mean = static_cast<float>(norm.mean), inv = static_cast<float>(1.0 / norm.std);
+  float* x = images.data();
+  for (int64_t i = 0, n = images.numel(); i < n; ++i) x[i] = (x[i] - mean) * inv;
+}
+
+void gather_batch(const Dataset& data, const std::vector<int64_t>& indices, int64_t begin, int64_t count,
+                  Tensor& batch, std::vector<int32_t>& labels) {
+  const Shape& s = data.images.shape();
+  const Shape want{count, s[1], s[2], s[3]};
+  if (batch.shape() != want || !batch.is_cpu()) batch = Tensor(want);
+  const int64_t per = image_elements(data.images);
+  labels.resize(static_cast<std::size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t src = indices[static_cast<std::size_t>(begin + i)];
+    std::memcpy(batch.data() + i * per, data.images.data() + src * per, per * sizeof(float));
+    labels[static_cast<std::size_t>(i)] = data.labels[static_cast<std::size_t>(src)];
+  }
+}
+
+}  // namespace ser::train

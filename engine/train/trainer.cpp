@@ -1,0 +1,152 @@
+// Training loop and evaluation. The step order mirrors Keras' fit(): for each batch,
+// zero gradients, forward in training mode (batch-norm batch statistics, dropout), mean
+// sparse cross-entropy, backward, one Adam update.
+#include "engine/train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "engine/core/error.h"
+#include "engine/core/progress.h"
+
+namespace ser::train {
+namespace {
+
+int argmax(const float* row, int n) { return static_cast<int>(std::max_element(row, row + n) - row); }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::vector<float> softmax(const float* logits, int classes) {
+  const double top = *std::max_element(logits, logits + classes);
+  std::vector<double> e(classes);
+  double sum = 0;
+  for (int k = 0; k < classes; ++k) sum += e[k] = std::exp(double(logits[k]) - top);
+  std::vector<float> p(classes);
+  for (int k = 0; k < classes; ++k) p[k] = static_cast<float>(e[k] / sum);
+  return p;
+}
+
+std::map<std::string, Tensor> copy_state(nn::Model& model) {
+  std::map<std::string, Tensor> out;
+  for (auto& [name, tensor] : model.named_state()) out.emplace(name, tensor.to(Device::CPU));
+  return out;
+}
+
+Evaluation evaluate(nn::Model& model, const Dataset& data, int batch) {
+  SER_CHECK(batch > 0, "evaluation batch size must be positive, got {}", batch);
+  const int classes = model.architecture().classes;
+  const bool labelled = !data.labels.empty();
+  const int64_t n = data.images.size(0);
+  Evaluation ev;
+  ev.predicted.reserve(static_cast<std::size_t>(n));
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  Dataset view{data.images, labelled ? data.labels : std::vector<int32_t>(static_cast<std::size_t>(n), 0)};
+  Tensor x;
+  std::vector<int32_t> y;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    const int64_t count = std::min<int64_t>(batch, n - begin);
+    gather_batch(view, order, begin, count, x, y);
+    const Tensor& logits_dev = model.forward(x, nn::Mode::Eval);
+    const std::vector<float> logits = logits_dev.to_vector();  // (count, classes)
+    for (int64_t i = 0; i < count; ++i) {
+      const float* row = logits.data() + i * classes;
+      const int pred = argmax(row, classes);
+      ev.predicted.push_back(pred);
+      auto p = softmax(row, classes);
+      if (labelled) {
+        loss_sum += -std::log(std::max(double(p[static_cast<std::size_t>(y[i])]), 1e-300));
+        correct += pred == y[static_cast<std::size_t>(i)];
+      }
+      ev.probabilities.push_back(std::move(p));
+    }
+  }
+  if (labelled && n > 0) {
+    ev.loss = loss_sum / n;
+    ev.accuracy = double(correct) / n;
+  }
+  return ev;
+}
+
+Trainer::Trainer(nn::Model& model, nn::Adam& adam, Generator& generator, TrainConfig config)
+    : model_(model), adam_(adam), generator_(generator), config_(config) {
+  SER_CHECK(config_.batch > 0, "batch size must be positive, got {}", config_.batch);
+  SER_CHECK(config_.epochs >= 0, "epochs must be >= 0, got {}", config_.epochs);
+}
+
+EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t n = train.size();
+  SER_CHECK(n > 0, "the training set is empty");
+  const int classes = model_.architecture().classes;
+  const std::vector<int64_t> order = generator_.permutation(n);
+  const int64_t steps = (n + config_.batch - 1) / config_.batch;
+  ProgressBar bar(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs), config_.progress);
+  Tensor x;
+  std::vector<int32_t> y;
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    const int64_t begin = step * config_.batch;
+    const int64_t count = std::min<int64_t>(config_.batch, n - begin);
+    gather_batch(train, order, begin, count, x, y);
+    model_.zero_grad();
+    const std::vector<float> logits = model_.forward(x, nn::Mode::Train, &generator_).to_vector();
+    for (int64_t i = 0; i < count; ++i) correct += argmax(logits.data() + i * classes, classes) == y[i];
+    const double loss = model_.backward_from_labels(y);
+    SER_CHECK(std::isfinite(loss), "training diverged: the loss became {} at epoch {}, step {}", loss, epoch_number,
+              step + 1);
+    adam_.step(model_.parameters(), model_.gradients());
+    loss_sum += loss * count;
+    seen += count;
+    const double elapsed = seconds_since(t0);
+    bar.tick(1, fmt::format("loss {:.4f} acc {:.4f} {:.0f} samples/s", loss_sum / seen, double(correct) / seen,
+                            seen / std::max(elapsed, 1e-9)));
+  }
+  bar.finish();
+  EpochStats stats;
+  stats.epoch = epoch_number;
+  stats.train_loss = loss_sum / n;
+  stats.train_accuracy = double(correct) / n;
+  stats.seconds = seconds_since(t0);
+  stats.samples_per_second = n / std::max(stats.seconds, 1e-9);
+  return stats;
+}
+
+void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& state,
+                  const std::function<void(const TrainState&)>& on_epoch_end) {
+  SER_CHECK(validation.size() > 0, "the validation set is empty: early stopping needs one");
+  while (state.epochs_done < config_.epochs && !state.stopped_early) {
+    EpochStats stats = train_epoch(train, state.epochs_done + 1);
+    const Evaluation val = evaluate(model_, validation, config_.eval_batch);
+    stats.val_loss = val.loss;
+    stats.val_accuracy = val.accuracy;
+    state.history.push_back(stats);
+    state.epochs_done = stats.epoch;
+    if (stats.val_accuracy > state.best_val_accuracy) {  // Keras: strictly better, min_delta 0
+      state.best_val_accuracy = stats.val_accuracy;
+      state.best_epoch = stats.epoch;
+      state.best_weights = copy_state(model_);
+      state.epochs_without_improvement = 0;
+    } else if (++state.epochs_without_improvement >= config_.patience) {
+      state.stopped_early = true;
+    }
+    if (config_.progress)
+      fmt::print(stderr, "epoch {:>3}: loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f}{} | {:.1f} s\n", stats.epoch,
+                 stats.train_loss, stats.train_accuracy, stats.val_loss, stats.val_accuracy,
+                 state.best_epoch == stats.epoch ? " (best)" : "", stats.seconds);
+    if (on_epoch_end) on_epoch_end(state);
+  }
+  if (!state.best_weights.empty()) model_.load_named_state(state.best_weights);
+}
+
+}  // namespace ser::train

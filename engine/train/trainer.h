@@ -1,0 +1,81 @@
+// The training loop: shuffled mini-batches, forward -> softmax cross-entropy -> backward
+// -> Adam, per-epoch validation, Keras-style early stopping on validation accuracy that
+// keeps (and finally restores) the best weights. All state needed to resume an
+// interrupted run bit for bit lives in TrainState + the model + Adam + the Generator.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/nn/adam.h"
+#include "engine/nn/model.h"
+#include "engine/train/dataset.h"
+
+namespace ser::train {
+
+struct TrainConfig {
+  int epochs = 50;
+  int batch = 16;
+  int patience = 10;  // epochs without a strictly better validation accuracy before stopping
+  int eval_batch = 64;
+  bool progress = true;
+};
+
+struct EpochStats {
+  int epoch = 0;  // 1-based
+  double train_loss = 0, train_accuracy = 0;
+  double val_loss = 0, val_accuracy = 0;
+  double seconds = 0, samples_per_second = 0;
+};
+
+struct TrainState {
+  int epochs_done = 0;
+  int best_epoch = 0;                // 1-based; 0 = none yet
+  double best_val_accuracy = -1;
+  int epochs_without_improvement = 0;
+  bool stopped_early = false;
+  std::vector<EpochStats> history;
+  std::map<std::string, Tensor> best_weights;  // deep copies of Model::named_state()
+};
+
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+  std::vector<int> predicted;               // (M)
+  std::vector<std::vector<float>> probabilities;  // (M, classes)
+};
+
+// Eval-mode pass over `data` in batches. Labels may be empty (prediction only: loss 0).
+Evaluation evaluate(nn::Model& model, const Dataset& data, int batch = 64);
+
+// Softmax of one row of logits, in double for stability.
+std::vector<float> softmax(const float* logits, int classes);
+
+class Trainer {
+ public:
+  Trainer(nn::Model& model, nn::Adam& adam, Generator& generator, TrainConfig config);
+
+  // One pass over `train` in a fresh shuffled order; returns mean loss and accuracy.
+  EpochStats train_epoch(const Dataset& train, int epoch_number);
+
+  // Runs epochs from state.epochs_done + 1 to config.epochs, validating after each and
+  // calling on_epoch_end(state) (e.g. to write a checkpoint). Stops early after
+  // `patience` epochs without improvement. At the end the best weights are loaded into
+  // the model.
+  void fit(const Dataset& train, const Dataset& validation, TrainState& state,
+           const std::function<void(const TrainState&)>& on_epoch_end = {});
+
+ private:
+  nn::Model& model_;
+  nn::Adam& adam_;
+  Generator& generator_;
+  TrainConfig config_;
+};
+
+// Deep copies of a model's named state (for best weights and checkpoints).
+std::map<std::string, Tensor> copy_state(nn::Model& model);
+
+}  // namespace ser::train
