@@ -19,6 +19,7 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kNoiseFloor = 0.0015;            // background noise std (about -56 dBFS)
+constexpr double kFadeSeconds = 0.025;            // utterance fade-in / fade-out
 constexpr uint64_t kSpeakerStreams = 1ull << 40;  // speaker streams start here; clips below
 
 // Draws of one Philox stream: uniform [0, 1) and standard normal (Box-Muller).
@@ -170,7 +171,10 @@ std::vector<float> synthesize_demo_clip(const std::string& emotion, int speaker,
       stress = rng.uniform(0.6, 1.0);
     }
     const double within = syllable_pos - syllable;
-    const double envelope = within < 0.7 ? stress * std::pow(std::sin(kPi * within / 0.7), 2.0) : 0.0;
+    // Voiced 70 % of each syllable; a 25 ms fade at both ends of the utterance avoids clicks.
+    const double edge = std::min(t - onset, onset + length - t) / kFadeSeconds;
+    const double fade = edge < 1.0 ? std::pow(std::sin(0.5 * kPi * edge), 2.0) : 1.0;
+    const double envelope = within < 0.7 ? fade * stress * std::pow(std::sin(kPi * within / 0.7), 2.0) : 0.0;
     // Pitch track: contour slope, bend, vibrato.
     const double semitones = p.contour_semitones * (x - 0.5) + p.bend_semitones * ((2 * x - 1) * (2 * x - 1) - 1.0 / 3.0);
     const double pitch = f0 * std::pow(2.0, semitones / 12.0) *
