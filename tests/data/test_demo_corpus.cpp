@@ -94,19 +94,19 @@ TEST_SUITE("data") {
 TEST_CASE("demo corpus: RAVDESS layout read back by the indexer with labels and speakers") {
   test::TempDir dir;
   DemoCorpusOptions opts;
-  opts.speakers = 3;
-  opts.clips_per_class = 5;
+  opts.speakers = 2;
+  opts.clips_per_class = 9;  // more than RAVDESS's 8 per emotion: repetition field 03
   opts.seconds = 0.5;
   const auto t0 = std::chrono::steady_clock::now();
   generate_demo_corpus(dir.path(), opts);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  MESSAGE("demo corpus: 90 clips of 0.5 s in " << seconds << " s");
+  MESSAGE("demo corpus: 108 clips of 0.5 s in " << seconds << " s");
   CHECK(fs::exists(dir / "Actor_01/03-01-05-01-01-01-01.wav"));  // angry, speaker 1, clip 0
-  CHECK(fs::exists(dir / "Actor_03/03-01-07-01-01-02-03.wav"));  // disgust, speaker 3, clip 4
+  CHECK(fs::exists(dir / "Actor_02/03-01-07-01-01-03-02.wav"));  // disgust, speaker 2, clip 8
 
   const IndexResult index = index_corpora({{dir.path(), CorpusKind::Auto}}, ClassSet::six());
   CHECK(index.skipped.empty());
-  REQUIRE(index.entries.size() == 3 * 6 * 5);
+  REQUIRE(index.entries.size() == 2 * 6 * 9);
   std::map<std::string, int> per_label;
   std::set<std::string> speakers;
   for (const auto& e : index.entries) {
@@ -120,8 +120,8 @@ TEST_CASE("demo corpus: RAVDESS layout read back by the indexer with labels and 
       found = dir.path() / demo_clip_path(e.label_name, speaker, clip) == e.path;
     CHECK(found);
   }
-  for (const auto& name : ClassSet::six().names) CHECK(per_label[name] == 15);
-  CHECK(speakers == std::set<std::string>{"ravdess:Actor_01", "ravdess:Actor_02", "ravdess:Actor_03"});
+  for (const auto& name : ClassSet::six().names) CHECK(per_label[name] == 18);
+  CHECK(speakers == std::set<std::string>{"ravdess:Actor_01", "ravdess:Actor_02"});
   CHECK(index.summary.total().duplicates == 0);  // every clip is distinct audio
 }
 
