@@ -30,8 +30,10 @@ std::vector<fs::path> list_wav_files(const fs::path& folder) {
   std::vector<fs::path> files;
   std::error_code ec;
   const auto options = fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied;
-  for (fs::recursive_directory_iterator it(folder, options, ec), end; !ec && it != end; it.increment(ec))
-    if (it->is_regular_file() && has_wav_extension(it->path())) files.push_back(it->path());
+  for (fs::recursive_directory_iterator it(folder, options, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code status_ec;  // an unreadable entry is skipped, not fatal
+    if (it->is_regular_file(status_ec) && has_wav_extension(it->path())) files.push_back(it->path());
+  }
   SER_CHECK(!ec, "cannot list data folder '{}': {}", folder.string(), ec.message());
   std::sort(files.begin(), files.end());
   return files;
@@ -65,7 +67,10 @@ void remove_duplicates(IndexResult& result) {
         if (!files_equal(result.entries[k].path, result.entries[i].path)) continue;
         duplicate[i] = true;
         const auto& original = result.entries[k];
-        reason[i] = fmt::format("duplicate of '{}'", original.path.string());
+        std::error_code same_ec;
+        reason[i] = fs::equivalent(original.path, result.entries[i].path, same_ec)
+                        ? fmt::format("listed twice (overlapping data folders): '{}'", original.path.string())
+                        : fmt::format("duplicate of '{}'", original.path.string());
         if (original.label != result.entries[i].label)
           reason[i] += fmt::format(" (labelled {} there, {} here)", original.label_name, result.entries[i].label_name);
         break;

@@ -144,6 +144,15 @@ TEST_CASE("index: several folders with stated kinds, in the order given") {
   CHECK(row(r.summary, "cremad").duplicates == 1);
 }
 
+TEST_CASE("index: overlapping folders count each file once") {
+  test::TempDir dir;
+  make_tree(dir.path());
+  const IndexResult r = index_corpora({{dir / "SAVEE", CorpusKind::Savee}, {dir.path(), CorpusKind::Auto}}, ClassSet::six());
+  CHECK(r.entries.size() == 8);
+  CHECK(row(r.summary, "savee").duplicates == 2);  // DC_a01 and JE_sa01 seen twice
+  CHECK(reason_for(r, "DC_a01.wav").find("listed twice") != std::string::npos);
+}
+
 TEST_CASE("index: missing folder, no folder") {
   CHECK_THROWS_WITH_AS(index_corpora({{"/nonexistent/ser-data", CorpusKind::Auto}}, ClassSet::six()),
                        doctest::Contains("/nonexistent/ser-data"), Error);
