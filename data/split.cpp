@@ -54,70 +54,83 @@ Split stratified_split(const std::vector<ManifestEntry>& entries, uint64_t seed,
   return split;
 }
 
+// Entries grouped by speaker (corpus + speaker id), in order of first appearance.
+struct SpeakerGroups {
+  std::vector<std::vector<int64_t>> members;    // speaker -> entry indices
+  std::vector<std::vector<double>> histogram;   // (speakers, classes) files per class
+  std::vector<double> class_total;              // (classes,)
+};
+
+SpeakerGroups group_by_speaker(const std::vector<ManifestEntry>& entries, int classes) {
+  SpeakerGroups g;
+  g.class_total.assign(static_cast<std::size_t>(classes), 0.0);
+  std::map<std::string, std::size_t> id_of;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto [it, added] = id_of.emplace(entries[i].corpus + "\x1f" + entries[i].speaker, g.members.size());
+    if (added) {
+      g.members.emplace_back();
+      g.histogram.emplace_back(static_cast<std::size_t>(classes), 0.0);
+    }
+    const auto label = static_cast<std::size_t>(entries[i].label);
+    g.members[it->second].push_back(static_cast<int64_t>(i));
+    g.histogram[it->second][label] += 1.0;
+    g.class_total[label] += 1.0;
+  }
+  return g;
+}
+
 // Speakers in random order (seeded), then largest first; each goes to the part whose
 // class counts lag their targets most, weighted by the speaker's own class mix. When only
 // as many speakers remain as parts are still empty, they go to the empty parts.
 Split speaker_split(const std::vector<ManifestEntry>& entries, uint64_t seed, double validation_fraction,
                     double test_fraction) {
   const int classes = class_count(entries);
-  std::map<std::string, int> speaker_id;
-  std::vector<std::vector<int64_t>> members;       // speaker -> entry indices
-  std::vector<std::vector<double>> histogram;      // (speakers, classes)
-  std::vector<double> class_total(static_cast<std::size_t>(classes), 0.0);
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const std::string key = entries[i].corpus + "\x1f" + entries[i].speaker;
-    const auto [it, added] = speaker_id.emplace(key, static_cast<int>(members.size()));
-    if (added) {
-      members.emplace_back();
-      histogram.emplace_back(static_cast<std::size_t>(classes), 0.0);
-    }
-    members[static_cast<std::size_t>(it->second)].push_back(static_cast<int64_t>(i));
-    histogram[static_cast<std::size_t>(it->second)][static_cast<std::size_t>(entries[i].label)] += 1.0;
-    class_total[static_cast<std::size_t>(entries[i].label)] += 1.0;
-  }
+  const SpeakerGroups g = group_by_speaker(entries, classes);
   const double fraction[kParts] = {1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction};
   std::vector<int> active;
   for (int p = 0; p < kParts; ++p)
     if (fraction[p] > 0) active.push_back(p);
-  const int speakers = static_cast<int>(members.size());
-  SER_CHECK(speakers >= static_cast<int>(active.size()),
-            "speaker protocol needs at least {} speakers (one per part), the manifest has {}", active.size(), speakers);
+  const std::size_t speakers = g.members.size();
+  SER_CHECK(speakers >= active.size(), "speaker protocol needs at least {} speakers (one per part), the manifest has {}",
+            active.size(), speakers);
 
   Generator generator(seed);
-  std::vector<int64_t> order = generator.permutation(speakers);
+  std::vector<int64_t> order = generator.permutation(static_cast<int64_t>(speakers));
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return members[static_cast<std::size_t>(a)].size() > members[static_cast<std::size_t>(b)].size();
+    return g.members[static_cast<std::size_t>(a)].size() > g.members[static_cast<std::size_t>(b)].size();
   });
 
+  // (parts, classes) files assigned so far, and speakers per part.
   std::vector<std::vector<double>> assigned(kParts, std::vector<double>(static_cast<std::size_t>(classes), 0.0));
-  std::vector<int> speakers_in(kParts, 0);
+  std::vector<std::size_t> speakers_in(kParts, 0);
+  // Mean relative deficit (target - assigned) / target of part p over speaker s's files.
+  auto deficit = [&](int p, std::size_t s) {
+    double score = 0.0;
+    for (std::size_t c = 0; c < g.class_total.size(); ++c) {
+      const double target = fraction[p] * g.class_total[c];
+      if (g.histogram[s][c] > 0 && target > 0) score += g.histogram[s][c] * (target - assigned[p][c]) / target;
+    }
+    return score / static_cast<double>(g.members[s].size());
+  };
   Split split;
-  for (int k = 0; k < speakers; ++k) {
-    const auto s = static_cast<std::size_t>(order[static_cast<std::size_t>(k)]);
-    int empty_parts = 0;
-    for (int p : active) empty_parts += speakers_in[static_cast<std::size_t>(p)] == 0;
+  for (std::size_t k = 0; k < speakers; ++k) {
+    const auto s = static_cast<std::size_t>(order[k]);
+    std::size_t empty_parts = 0;
+    for (int p : active) empty_parts += speakers_in[p] == 0;
     const bool only_empty = speakers - k <= empty_parts;
     int best = -1;
     double best_score = -1e300;
     for (int p : active) {
-      if (only_empty && speakers_in[static_cast<std::size_t>(p)] > 0) continue;
-      // Mean relative deficit (target - assigned) / target over this speaker's files.
-      double score = 0.0;
-      for (int c = 0; c < classes; ++c) {
-        const double target = fraction[p] * class_total[static_cast<std::size_t>(c)];
-        if (histogram[s][static_cast<std::size_t>(c)] > 0 && target > 0)
-          score += histogram[s][static_cast<std::size_t>(c)] * (target - assigned[static_cast<std::size_t>(p)][static_cast<std::size_t>(c)]) / target;
-      }
-      score /= static_cast<double>(members[s].size());
+      if (only_empty && speakers_in[p] > 0) continue;
+      const double score = deficit(p, s);
       if (score >= best_score) {  // ties go to the later (smaller) part
         best_score = score;
         best = p;
       }
     }
-    for (int c = 0; c < classes; ++c) assigned[static_cast<std::size_t>(best)][static_cast<std::size_t>(c)] += histogram[s][static_cast<std::size_t>(c)];
-    ++speakers_in[static_cast<std::size_t>(best)];
-    auto& target_part = part(split, best);
-    target_part.insert(target_part.end(), members[s].begin(), members[s].end());
+    for (std::size_t c = 0; c < g.class_total.size(); ++c) assigned[best][c] += g.histogram[s][c];
+    ++speakers_in[best];
+    part(split, best).insert(part(split, best).end(), g.members[s].begin(), g.members[s].end());
   }
   sort_parts(split);
   return split;
