@@ -1,0 +1,41 @@
+// File-name schemes of the corpora, read in their native layouts with no renaming:
+//   RAVDESS  Actor_XX/03-01-EE-II-SS-RR-AA.wav    (EE emotion 01..08, VV 02 = song: skipped)
+//   SAVEE    DC_a01.wav  or  AudioData/DC/a01.wav  (speaker DC/JE/JK/KL; a d f h n sa su)
+//   TESS     OAF_angry/OAF_back_angry.wav          (OAF/YAF; spelling and case vary)
+//   CREMA-D  1001_DFA_ANG_XX.wav                   (actor 1001..1091; ANG DIS FEA HAP NEU SAD)
+//   renamed  MM-VV-EE-II-SS-RR-AA.wav              (any corpus hand-renamed to RAVDESS fields)
+// Each matcher looks at the file name and its parent folder only, and returns the
+// canonical emotion and a speaker id unique across corpora, or nothing if the name does
+// not follow its scheme.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "data/corpus.h"
+
+namespace ser::data {
+
+struct NameMatch {
+  CorpusKind corpus = CorpusKind::Auto;
+  std::string speaker;  // e.g. "ravdess:Actor_01", "savee:DC", "tess:OAF", "cremad:1001"
+  std::string emotion;  // canonical emotion name (see canonical_emotion)
+  std::string reject;   // non-empty: the name is this corpus's but the file is not used
+                        // (RAVDESS song; TESS file and folder naming different emotions)
+};
+
+// RAVDESS native names. With require_actor_folder the parent folder must be Actor_NN with
+// NN equal to the name's actor field (how auto-detection tells RAVDESS from renamed files).
+std::optional<NameMatch> match_ravdess(const std::filesystem::path& file, bool require_actor_folder);
+std::optional<NameMatch> match_savee(const std::filesystem::path& file);
+std::optional<NameMatch> match_tess(const std::filesystem::path& file);
+std::optional<NameMatch> match_cremad(const std::filesystem::path& file);
+// Renamed files: label = third field; speaker = "renamed:<parent folder>:<last field>".
+std::optional<NameMatch> match_renamed(const std::filesystem::path& file);
+
+// The matcher for `kind`; for CorpusKind::Auto the first scheme that matches, tried in the
+// order RAVDESS (in Actor_NN folders), SAVEE, TESS, CREMA-D, renamed.
+std::optional<NameMatch> match_file_name(const std::filesystem::path& file, CorpusKind kind);
+
+}  // namespace ser::data
