@@ -1,6 +1,6 @@
 // CPU reference of the log-mel image; see logmel.h for the stages and layouts. Each
 // numeric step reproduces the precision librosa/numpy use (README "Pipeline, step by step"):
-// float64 window x frame and FFT, complex64 rounding, float32 hypot^2 power, float32 dB with
+// float64 window x frame and FFT, complex64 rounding, float32 |X|^2 (numpy's AVX-512 abs), float32 dB with
 // a float64 reference term, float32 bilinear resize.
 #include "features/logmel.h"
 
@@ -35,6 +35,18 @@ double hz_to_mel(double hz) {
 double mel_to_hz(double mel) {
   if (mel >= kMinLogMel) return kMinLogHz * std::exp(kLogStep * (mel - kMinLogMel));
   return 0.0 + kFSp * mel;
+}
+
+// |re + i im| as numpy 1.2x computes np.abs(complex64) on AVX-512 machines (where the golden
+// data was made): larger * sqrt(fma(r, r, 1)), r = smaller / larger, all float32. glibc's
+// correctly rounded hypotf differs from it by up to 2 float32 steps at the largest bins;
+// this form reproduces the stored stft_power bit for bit (see docs/FEATURES.md).
+float complex64_abs(float re, float im) {
+  const float a = std::fabs(re), b = std::fabs(im);
+  const float larger = std::max(a, b), smaller = std::min(a, b);
+  if (larger == 0.0f || std::isinf(larger)) return larger;
+  const float ratio = smaller / larger;
+  return std::sqrt(std::fma(ratio, ratio, 1.0f)) * larger;
 }
 
 // numpy.linspace(start, stop, num) with endpoint: i * step + start, last = stop.
@@ -259,7 +271,7 @@ int64_t LogMelExtractor::stft_power(const std::vector<float>& samples, std::vect
     for (int k = 0; k < n_freqs; ++k) {
       const float re = static_cast<float>(fft_->out[k][0]);  // complex64 rounding
       const float im = static_cast<float>(fft_->out[k][1]);
-      const float mag = std::hypot(re, im);                   // float32 hypot, as np.abs
+      const float mag = complex64_abs(re, im);
       power[static_cast<std::size_t>(k) * frames + t] = mag * mag;
     }
   }

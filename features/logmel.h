@@ -1,6 +1,6 @@
 // The log-mel image of the seed notebook (PROTOCOL.md steps 2-4), CPU reference:
 //   centred STFT (periodic Hann, zero padding n_fft/2, float64 FFT via FFTW rounded to
-//   complex64) -> power (float32 hypot^2) -> Slaney mel projection -> power_to_db(ref=max,
+//   complex64) -> power (float32 |X|^2) -> Slaney mel projection -> power_to_db(ref=max,
 //   amin, top_db) -> TF bilinear resize (half-pixel centres) to image_height x image_width.
 // Every float32/float64 detail follows tests/data/reference/features/README.md so that the
 // golden librosa outputs match within the float64-FFT tolerances.

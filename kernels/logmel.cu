@@ -35,7 +35,13 @@ __global__ void frame_window_kernel(float* frames, const float* signal, const in
 
 __global__ void power_kernel(float* power, const float2* spectrum, int64_t count) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(blockDim.x) * gridDim.x) {
-    const float mag = hypotf(spectrum[i].x, spectrum[i].y);
+    // Same |X| formula as the CPU reference (numpy's AVX-512 complex abs).
+    const float a = fabsf(spectrum[i].x), b = fabsf(spectrum[i].y);
+    const float larger = fmaxf(a, b), smaller = fminf(a, b);
+    const float mag = (larger == 0.0f || isinf(larger))
+                          ? larger
+                          : __fmul_rn(__fsqrt_rn(__fmaf_rn(__fdiv_rn(smaller, larger), __fdiv_rn(smaller, larger), 1.0f)),
+                                      larger);
     power[i] = __fmul_rn(mag, mag);
   }
 }

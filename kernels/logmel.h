@@ -7,7 +7,7 @@
 // Layouts (row-major):
 //   frames   (total_frames, n_fft)     centred, zero-padded, Hann-windowed (float32)
 //   spectrum (total_frames, F) float2  cuFFT R2C output, F = n_fft/2 + 1
-//   power    (total_frames, F)         |X|^2 (float32 hypot squared, as the CPU path)
+//   power    (total_frames, F)         |X|^2 (float32, same |X| formula as the CPU path)
 //   mel, db  (total_frames, M)         frame-major (the CPU path stores (M, T))
 //   images   (B, H, W)                 bilinear resize of each signal's (M, T_b) dB map
 #pragma once
@@ -24,7 +24,7 @@ void logmel_frame_window(float* frames, const float* signal, const int64_t* sign
                          const int64_t* signal_length, const int64_t* frame_offset, const int* frame_signal,
                          int64_t total_frames, int n_fft, int hop, const float* window, cudaStream_t stream);
 
-// power[i] = hypotf(re, im)^2 for i in [0, count).
+// power[i] = |spectrum[i]|^2 for i in [0, count), |X| computed as features/logmel.cpp does.
 void logmel_power(float* power, const float2* spectrum, int64_t count, cudaStream_t stream);
 
 // power_to_db(ref = max, amin, top_db) of each signal's mel block in place-free form:
