@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <thread>
 
 #include "engine/core/error.h"
@@ -21,12 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Per-file outcome: an image (H*W floats), a decoded signal waiting for the GPU, or an error.
+// Per-file outcome: the image was written to its row of the output, or a decoded signal
+// waits for the GPU, or an error.
 struct Slot {
-  std::optional<std::vector<float>> image;   // (H, W)
-  std::vector<float> signal;                 // (N,) at cfg.sample_rate (GPU path only)
+  bool has_image = false;
+  std::vector<float> signal;  // (N,) at cfg.sample_rate (GPU path only)
   std::string error;
-  bool from_cache = false;
 };
 
 int thread_count(const ExtractOptions& opts, std::size_t work) {
@@ -63,6 +62,12 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
   if (!opts.cache_dir.empty()) cache = std::make_unique<FeatureCache>(opts.cache_dir, cfg);
 
   const int threads = thread_count(opts, files.size());
+  const int64_t hw = static_cast<int64_t>(cfg.image_height) * cfg.image_width;
+  const Shape image_shape{cfg.image_height, cfg.image_width};
+  // (files, 1, H, W): row i receives file i's image; compacted in order at the end, so the
+  // images are held once (no per-file copies).
+  Tensor all(Shape{static_cast<int64_t>(files.size()), 1, cfg.image_height, cfg.image_width});
+  auto row = [&](std::size_t i) { return all.data() + static_cast<int64_t>(i) * hw; };
   std::vector<Slot> slots(files.size());
   std::vector<std::string> keys(files.size());
   std::atomic<int64_t> hits{0}, failed{0};
@@ -84,27 +89,28 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
       if (cache) {
         keys[i] = cache->key_for(files[i]);
         if (auto img = cache->load(keys[i])) {
-          slot.image = img->to_vector();
-          slot.from_cache = true;
+          std::memcpy(row(i), img->data(), static_cast<std::size_t>(hw) * sizeof(float));
+          slot.has_image = true;
           ++hits;
         }
       }
-      if (!slot.image) {
+      if (!slot.has_image) {
         std::vector<float> y = load_audio(files[i], cfg.sample_rate);
         if (gpu) {
           slot.signal = std::move(y);
         } else {
           const Tensor img = extractor_of(worker).image(y);
+          std::memcpy(row(i), img.data(), static_cast<std::size_t>(hw) * sizeof(float));
           if (cache) cache->store(keys[i], img, files[i]);
-          slot.image = img.to_vector();
+          slot.has_image = true;
         }
       }
     } catch (const std::exception& e) {
       slot.error = e.what();
-      slot.image.reset();
+      slot.has_image = false;
       ++failed;
     }
-    if (bar && (!gpu || slot.image || !slot.error.empty())) bar->tick(1, progress_suffix(hits, failed));
+    if (bar && (!gpu || slot.has_image || !slot.error.empty())) bar->tick(1, progress_suffix(hits, failed));
   };
 
   const std::size_t chunk = gpu ? static_cast<std::size_t>(std::max(1, opts.gpu_batch)) : files.size();
@@ -116,19 +122,17 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
     std::vector<std::size_t> todo;
     std::vector<std::vector<float>> signals;
     for (std::size_t i = begin; i < end; ++i)
-      if (!slots[i].image && slots[i].error.empty()) {
+      if (!slots[i].has_image && slots[i].error.empty()) {
         todo.push_back(i);
         signals.push_back(std::move(slots[i].signal));
       }
     if (todo.empty()) continue;
     const Tensor batch = gpu_extractor->images(signals, Device::CPU);  // (B, 1, H, W)
-    const int64_t hw = static_cast<int64_t>(cfg.image_height) * cfg.image_width;
     for (std::size_t b = 0; b < todo.size(); ++b) {
       const std::size_t i = todo[b];
-      slots[i].image = std::vector<float>(batch.data() + b * hw, batch.data() + (b + 1) * hw);
-      if (cache)
-        cache->store(keys[i], batch.slice(static_cast<int64_t>(b) * hw, Shape{cfg.image_height, cfg.image_width}),
-                     files[i]);
+      std::memcpy(row(i), batch.data() + static_cast<int64_t>(b) * hw, static_cast<std::size_t>(hw) * sizeof(float));
+      slots[i].has_image = true;
+      if (cache) cache->store(keys[i], batch.slice(static_cast<int64_t>(b) * hw, image_shape), files[i]);
       if (bar) bar->tick(1, progress_suffix(hits, failed));
     }
   }
@@ -139,19 +143,17 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
   result.cache_hits = hits.load();
   result.cache_corrupt = cache ? cache->corrupt_count() : 0;
   int64_t ok = 0;
-  for (const Slot& s : slots) ok += s.image ? 1 : 0;
-  result.images = Tensor(Shape{ok, 1, cfg.image_height, cfg.image_width});
-  const std::size_t hw = static_cast<std::size_t>(cfg.image_height) * cfg.image_width;
-  int64_t m = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    if (slots[i].image) {
-      std::memcpy(result.images.data() + m * hw, slots[i].image->data(), hw * sizeof(float));
+    if (slots[i].has_image) {
+      if (ok != static_cast<int64_t>(i))  // move row i down to row ok (ok < i: never overlaps)
+        std::memcpy(all.data() + ok * hw, row(i), static_cast<std::size_t>(hw) * sizeof(float));
       result.source_index.push_back(static_cast<int64_t>(i));
-      ++m;
+      ++ok;
     } else {
       result.failures.emplace_back(files[i], slots[i].error);
     }
   }
+  result.images = all.slice(0, Shape{ok, 1, cfg.image_height, cfg.image_width});
   return result;
 }
 

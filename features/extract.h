@@ -26,7 +26,7 @@ struct ExtractOptions {
 };
 
 struct ExtractResult {
-  Tensor images;                                   // (M, 1, H, W) CPU, files that succeeded, input order
+  Tensor images;  // (M, 1, H, W) CPU, files that succeeded, input order (a view of one allocation)
   std::vector<int64_t> source_index;               // images[i] came from files[source_index[i]]
   std::vector<std::pair<std::filesystem::path, std::string>> failures;  // path, reason
   int64_t cache_hits = 0;                          // images loaded from the cache

@@ -4,10 +4,14 @@
 // prints sparse lines when not on a terminal.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
@@ -118,6 +122,40 @@ TEST_CASE("feature cache: second run is a load, changed parameter misses, corrup
   CHECK(fourth.cache_corrupt == 0);
 }
 
+TEST_CASE("feature cache: two processes filling one cache at once leave only valid entries") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  const fs::path cache_dir = dir / "cache";
+  const LogMelConfig cfg;
+  std::fflush(nullptr);
+  pid_t children[2];
+  for (pid_t& child : children) {
+    child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // child: fill the cache, exit 0 if every good file got an image
+      int code = 1;
+      try {
+        const ExtractResult r = extract_images(files, cfg, quiet_options(cache_dir));
+        code = r.failures.size() == 1 ? 0 : 2;
+      } catch (...) {
+        code = 3;
+      }
+      ::_exit(code);
+    }
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  const ExtractResult after = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(after.cache_hits == static_cast<int64_t>(files.size()) - 1);
+  CHECK(after.cache_corrupt == 0);
+  for (const auto& entry : fs::directory_iterator(cache_dir))  // no temp files left behind
+    CHECK(entry.path().string().find(".tmp.") == std::string::npos);
+}
+
 TEST_CASE("feature cache: a touched file gets a new key") {
   test::TempDir dir;
   const auto files = make_file_list(dir);
@@ -162,6 +200,23 @@ TEST_CASE("ProgressBar: sparse lines off a terminal, final line once") {
   CHECK(lines >= 2);
   CHECK(lines <= 12);  // about every 10 %, not one per tick
   CHECK(last.find("work 100/100") == 0);
+}
+
+TEST_CASE("ProgressBar: on a terminal it redraws one line in place") {
+  test::TempDir dir;
+  const fs::path log = dir / "tty.txt";
+  std::FILE* f = std::fopen(log.c_str(), "w");
+  REQUIRE(f != nullptr);
+  {
+    ProgressBar bar(3, "files", f, /*tty=*/true);
+    bar.tick(3, "done");
+  }  // the destructor finishes the bar
+  std::fclose(f);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find('\r') != std::string::npos);
+  CHECK(text.find("files 3/3") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // only the final line ends a line
 }
 
 }  // TEST_SUITE
