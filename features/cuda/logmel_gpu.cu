@@ -8,6 +8,7 @@
 #include <cufft.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "engine/core/error.h"
@@ -95,7 +96,9 @@ struct GpuLogMelExtractor::Impl {
 
   explicit Impl(const LogMelConfig& c) : cfg(c) {
     cfg.validate();
-    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    // A blocking stream: ordered after work on the legacy default stream, e.g. the zero-fill
+    // of a freshly allocated CUDA Tensor that images() copies into.
+    CUDA_CHECK(cudaStreamCreate(&stream));
     CUBLAS_CHECK(cublasCreate(&cublas));
     CUBLAS_CHECK(cublasSetStream(cublas, stream));
     CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));  // strict FP32, no TF32
