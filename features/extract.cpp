@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "engine/core/error.h"
@@ -82,6 +83,18 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
     return *e;
   };
 
+  // A cache write that fails (disk full, permissions) costs the cache entry, not the image.
+  std::mutex cache_error_mutex;
+  std::vector<std::string> cache_errors;
+  auto store = [&](std::size_t i, const Tensor& img) {
+    try {
+      cache->store(keys[i], img, files[i]);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(cache_error_mutex);
+      cache_errors.push_back(e.what());
+    }
+  };
+
   // CPU stage for file i: cache lookup, else decode + resample (+ log-mel on the CPU path).
   auto process = [&](int worker, std::size_t i) {
     Slot& slot = slots[i];
@@ -101,7 +114,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
         } else {
           const Tensor img = extractor_of(worker).image(y);
           std::memcpy(row(i), img.data(), static_cast<std::size_t>(hw) * sizeof(float));
-          if (cache) cache->store(keys[i], img, files[i]);
+          if (cache) store(i, img);
           slot.has_image = true;
         }
       }
@@ -132,16 +145,23 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
       const std::size_t i = todo[b];
       std::memcpy(row(i), batch.data() + static_cast<int64_t>(b) * hw, static_cast<std::size_t>(hw) * sizeof(float));
       slots[i].has_image = true;
-      if (cache) cache->store(keys[i], batch.slice(static_cast<int64_t>(b) * hw, image_shape), files[i]);
+      if (cache) store(i, batch.slice(static_cast<int64_t>(b) * hw, image_shape));
       if (bar) bar->tick(1, progress_suffix(hits, failed));
     }
   }
   if (bar) bar->finish();
-  if (cache) cache->flush_index();
+  if (cache) {
+    try {
+      cache->flush_index();
+    } catch (const std::exception& e) {
+      cache_errors.push_back(e.what());
+    }
+  }
 
   ExtractResult result;
   result.cache_hits = hits.load();
   result.cache_corrupt = cache ? cache->corrupt_count() : 0;
+  result.cache_errors = std::move(cache_errors);
   int64_t ok = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (slots[i].has_image) {

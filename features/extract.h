@@ -31,6 +31,7 @@ struct ExtractResult {
   std::vector<std::pair<std::filesystem::path, std::string>> failures;  // path, reason
   int64_t cache_hits = 0;                          // images loaded from the cache
   int64_t cache_corrupt = 0;                       // cache entries found corrupt and recomputed
+  std::vector<std::string> cache_errors;           // failed cache writes (the images are still returned)
 };
 
 ExtractResult extract_images(const std::vector<std::filesystem::path>& files, const LogMelConfig& cfg,

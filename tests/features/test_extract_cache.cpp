@@ -156,6 +156,25 @@ TEST_CASE("feature cache: two processes filling one cache at once leave only val
     CHECK(entry.path().string().find(".tmp.") == std::string::npos);
 }
 
+TEST_CASE("feature cache: a failed cache write costs the entry, not the image") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  const fs::path cache_dir = dir / "cache";
+  const LogMelConfig cfg;
+  // A folder squatting on files[0]'s entry name: reading it fails (counted corrupt) and the
+  // atomic rename onto it fails too, even for root.
+  FeatureCache cache(cache_dir, cfg);
+  fs::create_directories(cache.entry_path(cache.key_for(files[0])) / "squatter");
+  const ExtractResult r = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(r.images.size(0) == static_cast<int64_t>(files.size()) - 1);
+  CHECK(r.failures.size() == 1);
+  CHECK(r.cache_corrupt == 1);
+  REQUIRE(r.cache_errors.size() == 1);
+  CHECK(r.cache_errors[0].find(cache.entry_path(cache.key_for(files[0])).string()) != std::string::npos);
+  const ExtractResult plain = extract_images(files, cfg, quiet_options());
+  CHECK(r.images.to_vector() == plain.images.to_vector());
+}
+
 TEST_CASE("feature cache: a touched file gets a new key") {
   test::TempDir dir;
   const auto files = make_file_list(dir);
