@@ -1,0 +1,34 @@
+// Audio in: decode any file libsndfile reads to float32, mix down to mono, and resample
+// with libsoxr exactly as librosa.load(path, sr=16000) does (PROTOCOL.md step 1;
+// tests/data/reference/features/README.md steps 1-3).
+//
+// Layouts: every signal here is a mono float32 vector of N samples, (N,).
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+namespace ser::features {
+
+struct DecodedAudio {
+  std::vector<float> samples;  // (N,) mono, float32; PCM scaled like soundfile (PCM_16 code/32768, ...)
+  int sample_rate = 0;         // Hz, as declared by the file
+  int channels = 0;            // channels in the file (before the mix-down)
+};
+
+// Decodes with libsndfile (sf_readf_float, its default float normalisation) and averages
+// the channels in float32, (L + R) / 2 for stereo. Throws ser::Error naming the file when
+// it cannot be opened or parsed, declares 0 Hz or 0 channels, holds no frames, or holds a
+// NaN/Inf sample. A file whose data is shorter than its header declares yields the frames
+// present (as soundfile does).
+DecodedAudio decode_mono(const std::filesystem::path& path);
+
+// libsoxr HQ (soxr_quality_spec(SOXR_HQ, 0)), float32 in and out, then librosa's
+// fix_length to ceil(n * (to_rate / from_rate)) samples (zeros appended or extra dropped).
+// Returns a copy of x when the rates are equal. Throws on a non-positive rate.
+std::vector<float> resample(const std::vector<float>& x, int from_rate, int to_rate);
+
+// decode_mono + resample to target_rate.
+std::vector<float> load_audio(const std::filesystem::path& path, int target_rate = 16000);
+
+}  // namespace ser::features

@@ -1,0 +1,91 @@
+// The log-mel image of the seed notebook (PROTOCOL.md steps 2-4), CPU reference:
+//   centred STFT (periodic Hann, zero padding n_fft/2, float64 FFT via FFTW rounded to
+//   complex64) -> power (float32 |X|^2) -> Slaney mel projection -> power_to_db(ref=max,
+//   amin, top_db) -> TF bilinear resize (half-pixel centres) to image_height x image_width.
+// Every float32/float64 detail follows tests/data/reference/features/README.md so that the
+// golden librosa outputs match within the float64-FFT tolerances.
+//
+// Layouts (row-major): stft_power (F, T) with F = n_fft/2 + 1, T = 1 + N / hop_length;
+// mel filterbank (M, F); mel_power and mel_db (M, T); image (H, W).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/tensor.h"
+
+namespace ser::features {
+
+struct LogMelConfig {
+  int sample_rate = 16000;
+  int n_fft = 2048;
+  int hop_length = 512;
+  int n_mels = 128;
+  double fmin = 0;
+  double fmax = 8000;
+  double amin = 1e-10;
+  double top_db = 80;
+  int image_height = 128;
+  int image_width = 128;
+
+  // Throws ser::Error naming the first invalid field.
+  void validate() const;
+  // Stable text naming every parameter (used in cache keys); changes with any field.
+  std::string key() const;
+  nlohmann::json to_json() const;
+  // Missing fields keep their defaults; unknown fields are an error.
+  static LogMelConfig from_json(const nlohmann::json& j);
+  int n_freqs() const { return n_fft / 2 + 1; }
+  // Frames of a signal of n samples (centred STFT).
+  int64_t n_frames(int64_t n_samples) const { return 1 + n_samples / hop_length; }
+};
+
+// librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=False, norm='slaney'):
+// computed in float64, stored in float32 exactly as librosa does. Returns (M, F) row-major.
+std::vector<float> mel_filterbank(const LogMelConfig& cfg);
+// scipy.signal.get_window('hann', n, fftbins=True): periodic Hann, float64, (n,).
+std::vector<double> periodic_hann(int n);
+// power_to_db(S, ref=max, amin, top_db) in place on a float32 array (any shape, flat).
+void power_to_db(std::vector<float>& s, double amin, double top_db);
+// tf.image.resize(bilinear, half_pixel_centers) of in (in_h, in_w) to (out_h, out_w).
+std::vector<float> resize_bilinear(const std::vector<float>& in, int in_h, int in_w, int out_h, int out_w);
+
+struct LogMelStages {
+  Tensor stft_power;  // (F, T)
+  Tensor mel_power;   // (M, T)
+  Tensor mel_db;      // (M, T)
+  Tensor image;       // (H, W)
+};
+
+// CPU reference extractor. Owns one FFTW plan and its buffers: use one per thread.
+class LogMelExtractor {
+ public:
+  explicit LogMelExtractor(const LogMelConfig& cfg = {});
+  ~LogMelExtractor();
+  LogMelExtractor(const LogMelExtractor&) = delete;
+  LogMelExtractor& operator=(const LogMelExtractor&) = delete;
+
+  const LogMelConfig& config() const { return cfg_; }
+  // samples: (N,) mono at cfg.sample_rate, N >= 1, all finite. Returns (H, W) float32 CPU.
+  Tensor image(const std::vector<float>& samples);
+  // Every intermediate array, for tests and inspection.
+  LogMelStages stages(const std::vector<float>& samples);
+
+ private:
+  struct Fft;
+  // power: (F, T) float32; returns T.
+  int64_t stft_power(const std::vector<float>& samples, std::vector<float>& power);
+  // mel: (M, T) = filterbank (M, F) x power (F, T), summed in float64 over each band's support.
+  std::vector<float> mel_project(const std::vector<float>& power, int64_t frames) const;
+
+  LogMelConfig cfg_;
+  std::vector<double> window_;       // (n_fft,)
+  std::vector<float> filterbank_;    // (M, F)
+  std::vector<int> band_begin_, band_end_;  // (M,) non-zero support [begin, end) of each band
+  std::unique_ptr<Fft> fft_;
+};
+
+}  // namespace ser::features

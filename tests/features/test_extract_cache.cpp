@@ -1,0 +1,241 @@
+// Batch extraction and the feature cache: images equal the single-file CPU path and keep
+// input order; bad files are reported and skipped; a second run is all cache hits; a
+// changed parameter misses; a corrupted entry is detected and recomputed; the progress bar
+// prints sparse lines when not on a terminal.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/core/error.h"
+#include "engine/core/progress.h"
+#include "features/audio.h"
+#include "features/cache.h"
+#include "features/extract.h"
+#include "features/logmel.h"
+#include "support/reference.h"
+#include "support/temp_dir.h"
+
+using namespace ser;
+using namespace ser::features;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Up to 4 golden inputs (real WAVs of several formats) copied into `dir`, plus one bad file
+// placed second. Returns the list in the order given to extract_images.
+std::vector<fs::path> make_file_list(const test::TempDir& dir) {
+  std::vector<fs::path> files;
+  const auto cases = test::reference_cases("features", "case.json");
+  for (std::size_t i = 0; i < cases.size() && files.size() < 4; ++i) {
+    const fs::path dst = dir / (cases[i].filename().string() + ".wav");
+    fs::copy_file(cases[i] / "input.wav", dst);
+    files.push_back(dst);
+    if (files.size() == 1) {
+      const fs::path bad = dir / "not_audio.wav";
+      std::ofstream(bad) << "hello, I am text\n";
+      files.push_back(bad);
+    }
+  }
+  return files;
+}
+
+ExtractOptions quiet_options(const fs::path& cache_dir = {}) {
+  ExtractOptions o;
+  o.threads = 2;
+  o.progress = false;
+  o.cache_dir = cache_dir;
+  return o;
+}
+
+}  // namespace
+
+TEST_SUITE("features") {
+
+TEST_CASE("extract_images: input order, equals the single-file path, bad file reported and skipped") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  REQUIRE(files.size() >= 3);
+  const LogMelConfig cfg;
+  const ExtractResult r = extract_images(files, cfg, quiet_options());
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].first == files[1]);
+  CHECK(r.failures[0].second.find(files[1].string()) != std::string::npos);
+  REQUIRE(r.images.shape() == Shape{static_cast<int64_t>(files.size()) - 1, 1, 128, 128});
+  REQUIRE(r.source_index.size() == files.size() - 1);
+  LogMelExtractor ex(cfg);
+  for (std::size_t m = 0; m < r.source_index.size(); ++m) {
+    const int64_t src = r.source_index[m];
+    CHECK(src != 1);
+    if (m > 0) CHECK(src > r.source_index[m - 1]);
+    const std::vector<float> expect = ex.image(load_audio(files[static_cast<std::size_t>(src)])).to_vector();
+    const float* got = r.images.data() + m * 128 * 128;
+    CHECK(std::equal(expect.begin(), expect.end(), got));
+  }
+}
+
+TEST_CASE("feature cache: second run is a load, changed parameter misses, corrupt entry recomputed") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  const fs::path cache_dir = dir / "cache";
+  const LogMelConfig cfg;
+  const ExtractResult first = extract_images(files, cfg, quiet_options(cache_dir));
+  const int64_t ok = static_cast<int64_t>(files.size()) - 1;
+  CHECK(first.cache_hits == 0);
+  CHECK(fs::exists(cache_dir / "index.json"));
+
+  const ExtractResult second = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(second.cache_hits == ok);
+  CHECK(second.failures.size() == 1);  // the bad file is never cached
+  const auto a = first.images.to_vector(), b = second.images.to_vector();
+  CHECK(a == b);
+
+  LogMelConfig other = cfg;
+  other.top_db = 60;
+  const ExtractResult changed = extract_images(files, other, quiet_options(cache_dir));
+  CHECK(changed.cache_hits == 0);
+
+  // Corrupt the entry of files[0] two ways: truncate it, and flip a byte inside the data.
+  FeatureCache cache(cache_dir, cfg);
+  const fs::path entry = cache.entry_path(cache.key_for(files[0]));
+  REQUIRE(fs::exists(entry));
+  const auto size = fs::file_size(entry);
+  SUBCASE("truncated entry") { fs::resize_file(entry, size / 2); }
+  SUBCASE("one data byte changed") {
+    std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 100));
+    f.put('\x11');
+  }
+  const ExtractResult third = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(third.cache_corrupt == 1);
+  CHECK(third.cache_hits == ok - 1);
+  CHECK(third.images.to_vector() == a);
+  // The recomputed entry is valid again.
+  const ExtractResult fourth = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(fourth.cache_hits == ok);
+  CHECK(fourth.cache_corrupt == 0);
+}
+
+TEST_CASE("feature cache: two processes filling one cache at once leave only valid entries") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  const fs::path cache_dir = dir / "cache";
+  const LogMelConfig cfg;
+  std::fflush(nullptr);
+  pid_t children[2];
+  for (pid_t& child : children) {
+    child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // child: fill the cache, exit 0 if every good file got an image
+      int code = 1;
+      try {
+        const ExtractResult r = extract_images(files, cfg, quiet_options(cache_dir));
+        code = r.failures.size() == 1 ? 0 : 2;
+      } catch (...) {
+        code = 3;
+      }
+      ::_exit(code);
+    }
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  const ExtractResult after = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(after.cache_hits == static_cast<int64_t>(files.size()) - 1);
+  CHECK(after.cache_corrupt == 0);
+  for (const auto& entry : fs::directory_iterator(cache_dir))  // no temp files left behind
+    CHECK(entry.path().string().find(".tmp.") == std::string::npos);
+}
+
+TEST_CASE("feature cache: a failed cache write costs the entry, not the image") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  const fs::path cache_dir = dir / "cache";
+  const LogMelConfig cfg;
+  // A folder squatting on files[0]'s entry name: reading it fails (counted corrupt) and the
+  // atomic rename onto it fails too, even for root.
+  FeatureCache cache(cache_dir, cfg);
+  fs::create_directories(cache.entry_path(cache.key_for(files[0])) / "squatter");
+  const ExtractResult r = extract_images(files, cfg, quiet_options(cache_dir));
+  CHECK(r.images.size(0) == static_cast<int64_t>(files.size()) - 1);
+  CHECK(r.failures.size() == 1);
+  CHECK(r.cache_corrupt == 1);
+  REQUIRE(r.cache_errors.size() == 1);
+  CHECK(r.cache_errors[0].find(cache.entry_path(cache.key_for(files[0])).string()) != std::string::npos);
+  const ExtractResult plain = extract_images(files, cfg, quiet_options());
+  CHECK(r.images.to_vector() == plain.images.to_vector());
+}
+
+TEST_CASE("feature cache: a touched file gets a new key") {
+  test::TempDir dir;
+  const auto files = make_file_list(dir);
+  FeatureCache cache(dir / "cache", LogMelConfig{});
+  const std::string k0 = cache.key_for(files[0]);
+  CHECK(k0.size() == 32);
+  CHECK(cache.key_for(files[0]) == k0);
+  fs::last_write_time(files[0], fs::last_write_time(files[0]) + std::chrono::seconds(5));
+  CHECK(cache.key_for(files[0]) != k0);
+  CHECK_THROWS_AS(cache.key_for(dir / "absent.wav"), Error);
+}
+
+TEST_CASE("extract_images on the GPU in a CPU-only build is an error, not a fallback") {
+  if (built_with_cuda()) return;  // the GPU suite covers the CUDA build
+  ExtractOptions o = quiet_options();
+  o.device = Device::CUDA;
+  CHECK_THROWS_AS(extract_images({}, LogMelConfig{}, o), Error);
+}
+
+TEST_CASE("ProgressBar: sparse lines off a terminal, final line once") {
+  test::TempDir dir;
+  const fs::path log = dir / "progress.txt";
+  {
+    std::FILE* f = std::fopen(log.c_str(), "w");
+    REQUIRE(f != nullptr);
+    {
+      ProgressBar bar(100, "work", f, /*tty=*/false);
+      for (int i = 0; i < 100; ++i) bar.tick(1, "ok");
+      CHECK(bar.done() == 100);
+      bar.finish();
+      bar.finish();
+    }
+    std::fclose(f);
+  }
+  std::ifstream in(log);
+  int lines = 0;
+  std::string line, last;
+  while (std::getline(in, line)) {
+    ++lines;
+    last = line;
+  }
+  CHECK(lines >= 2);
+  CHECK(lines <= 12);  // about every 10 %, not one per tick
+  CHECK(last.find("work 100/100") == 0);
+}
+
+TEST_CASE("ProgressBar: on a terminal it redraws one line in place") {
+  test::TempDir dir;
+  const fs::path log = dir / "tty.txt";
+  std::FILE* f = std::fopen(log.c_str(), "w");
+  REQUIRE(f != nullptr);
+  {
+    ProgressBar bar(3, "files", f, /*tty=*/true);
+    bar.tick(3, "done");
+  }  // the destructor finishes the bar
+  std::fclose(f);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find('\r') != std::string::npos);
+  CHECK(text.find("files 3/3") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // only the final line ends a line
+}
+
+}  // TEST_SUITE
