@@ -4,12 +4,13 @@
 // training.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "apps/commands.h"
 #include "apps/predict.h"
 #include "apps/train_run.h"
-#include "data/demo_corpus.h"
+#include "data/data.h"
 #include "engine/core/error.h"
 
 namespace ser::app {
@@ -66,20 +67,25 @@ void register_demo(CLI::App& app) {
     uopts.seed = copts.seed + 1000;
     fs::remove_all(unseen);
     data::generate_demo_corpus(unseen, uopts);
+    const data::IndexResult truth = data::index_corpora({{unseen, data::CorpusKind::Auto}}, copts.classes);
     std::vector<fs::path> files;
-    for (const auto& e : fs::recursive_directory_iterator(unseen))
-      if (e.is_regular_file() && e.path().extension() == ".wav") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
+    for (const auto& e : truth.entries) files.push_back(e.path);
     train::LoadedModel loaded = train::load_model(outcome.model_path);
     fmt::print("3/4 predicting {} clips of an unseen speaker:\n", files.size());
-    for (const Prediction& p : predict_files(loaded, files)) {
+    const std::vector<Prediction> predictions = predict_files(loaded, files);
+    int right = 0;
+    for (std::size_t i = 0; i < predictions.size(); ++i) {
+      const Prediction& p = predictions[i];
       if (!p.ok) {
         fmt::print("    {}: error: {}\n", p.file.filename().string(), p.error);
         continue;
       }
-      fmt::print("    {}  ->  {} ({:.0f} %)\n", p.file.filename().string(), loaded.info.class_names[p.label],
-                 100 * p.probabilities[p.label]);
+      const std::string& said = loaded.info.class_names[p.label];
+      right += said == truth.entries[i].label_name;
+      fmt::print("    {}  true {:<8} -> predicted {:<8} ({:.0f} %)\n", p.file.filename().string(),
+                 truth.entries[i].label_name, said, 100 * p.probabilities[p.label]);
     }
+    fmt::print("    {} of {} right\n", right, predictions.size());
     fmt::print("4/4 test accuracy {:.2f} %, macro F1 {:.4f}\n    report: {}\n    model:  {}\n", 100 * outcome.test_accuracy,
                outcome.macro_f1, outcome.report_path.string(), outcome.model_path.string());
   });

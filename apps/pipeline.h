@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "data/corpus.h"
-#include "data/split.h"
+#include "data/data.h"
 #include "engine/train/dataset.h"
 #include "features/extract.h"
 #include "features/logmel.h"

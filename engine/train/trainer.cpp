@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
@@ -90,7 +91,8 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   const int classes = model_.architecture().classes;
   const std::vector<int64_t> order = generator_.permutation(n);
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
-  ProgressBar bar(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs), config_.progress);
+  std::optional<ProgressBar> bar;
+  if (config_.progress) bar.emplace(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs));
   Tensor x;
   std::vector<int32_t> y;
   double loss_sum = 0;
@@ -109,10 +111,11 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
     loss_sum += loss * count;
     seen += count;
     const double elapsed = seconds_since(t0);
-    bar.tick(1, fmt::format("loss {:.4f} acc {:.4f} {:.0f} samples/s", loss_sum / seen, double(correct) / seen,
+    if (bar)
+      bar->tick(1, fmt::format("loss {:.4f} acc {:.4f} {:.0f} samples/s", loss_sum / seen, double(correct) / seen,
                             seen / std::max(elapsed, 1e-9)));
   }
-  bar.finish();
+  if (bar) bar->finish();
   EpochStats stats;
   stats.epoch = epoch_number;
   stats.train_loss = loss_sum / n;

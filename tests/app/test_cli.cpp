@@ -1,0 +1,101 @@
+// The `ser` command line end to end: the quick demo (generate, train, evaluate, predict),
+// predict on a saved model, and clear errors with non-zero exit codes on bad input.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "support/temp_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+fs::path ser_binary() {
+  const char* build = std::getenv("SER_BUILD_DIR");
+  return fs::path(build && *build ? build : SER_BINARY_DIR) / "apps" / "ser";
+}
+
+Result run(const std::string& args) {
+  const std::string cmd = ser_binary().string() + " " + args + " 2>&1";
+  Result r{-1, {}};
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("app") {
+
+TEST_CASE("ser demo --quick runs the whole chain and leaves a model and a report") {
+  ser::test::TempDir dir;
+  const Result r = run("demo --quick --device cpu --out " + dir.path().string());
+  CAPTURE(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("test accuracy") != std::string::npos);
+  CHECK(r.output.find("unseen speaker") != std::string::npos);
+  for (const char* f : {"run/model.safetensors", "run/checkpoint.safetensors", "run/report.html", "run/metrics.json",
+                        "run/confusion.svg", "run/curves.svg", "run/manifest.tsv", "run/predictions.tsv"})
+    CHECK_MESSAGE(fs::exists(dir / f), f);
+
+  SUBCASE("predict reads the saved model and labels a file; bad files fail clearly") {
+    fs::path wav;
+    for (const auto& e : fs::recursive_directory_iterator(dir / "corpus"))
+      if (e.path().extension() == ".wav") {
+        wav = e.path();
+        break;
+      }
+    REQUIRE(!wav.empty());
+    const Result ok = run("predict --json --model " + (dir / "run/model.safetensors").string() + " " + wav.string());
+    CAPTURE(ok.output);
+    CHECK(ok.status == 0);
+    CHECK(ok.output.find("\"emotion\"") != std::string::npos);
+
+    std::ofstream(dir / "text.wav") << "this is not audio";
+    const Result bad = run("predict --model " + (dir / "run/model.safetensors").string() + " " +
+                           (dir / "text.wav").string() + " " + wav.string());
+    CAPTURE(bad.output);
+    CHECK(bad.status == 1);
+    CHECK(bad.output.find("text.wav") != std::string::npos);
+    CHECK(bad.output.find(wav.filename().string()) != std::string::npos);  // the good file is still labelled
+  }
+}
+
+TEST_CASE("bad command lines and missing files give one clear line and a non-zero status") {
+  ser::test::TempDir dir;
+  const Result no_model = run("predict --model " + (dir / "none.safetensors").string() + " x.wav");
+  CHECK(no_model.status == 1);
+  CHECK(no_model.output.find("none.safetensors: no such file") != std::string::npos);
+
+  const Result no_data = run("train --data " + (dir / "missing").string() + " --out " + (dir / "run").string());
+  CHECK(no_data.status == 1);
+  CHECK(no_data.output.find("no such folder") != std::string::npos);
+
+  const Result bad_epochs = run("train --epochs 0 --data . --out " + (dir / "run").string());
+  CHECK(bad_epochs.status != 0);
+  CHECK(bad_epochs.output.find("--epochs") != std::string::npos);
+
+  const Result bad_protocol = run("train --protocol random --data .");
+  CHECK(bad_protocol.status != 0);
+
+  const Result no_run = run("train --resume " + (dir / "nothing").string());
+  CHECK(no_run.status == 1);
+  CHECK(no_run.output.find("run.json") != std::string::npos);
+}
+
+}  // TEST_SUITE
