@@ -1,0 +1,23 @@
+// Inverted dropout on a flat float array, with masks drawn from the counter-based Philox
+// stream of engine/core/philox.h: element i of the call (seed, offset) is KEPT iff
+//   philox_uniform_at(seed, offset, i) >= p
+// so the CPU layer and this kernel produce bit-identical masks for the same (seed, offset).
+// All pointers are device pointers; work is queued on `stream` without synchronising.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace ser::kernels {
+
+// x, y: (n); mask: (n) out, 1 = kept, 0 = dropped.  y = kept ? x / (1 - p) : 0.
+// p in [0, 1) (throws otherwise). x and y may be the same array.
+void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed, uint64_t offset,
+                     cudaStream_t stream);
+
+// dy, dx: (n); mask: (n) from dropout_forward.  dx = mask ? dy / (1 - p) : 0 (overwrites;
+// dx may be dy).
+void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, cudaStream_t stream);
+
+}  // namespace ser::kernels

@@ -1,0 +1,88 @@
+// Fused softmax + cross-entropy forward/backward (see softmax_cross_entropy.h).
+// Launch: one warp per row, 8 rows (256 threads) per block. A row of K <= 1024 logits is
+// read twice from L1/L2 (max + arg-max, then exp-sum + gradient) and written once; the
+// per-row loss and hit are summed in shared memory so each block does one atomicAdd of
+// each. Latency-bound at the seed net's sizes (N*K = 16*8 floats).
+#include <cmath>
+
+#include "engine/cuda/check.h"
+#include "kernels/launch.cuh"
+#include "kernels/softmax_cross_entropy.h"
+
+namespace ser::kernels {
+namespace {
+
+constexpr int kRowsPerBlock = 8;
+constexpr int kThreads = kRowsPerBlock * detail::kWarpSize;
+
+// logits, dlogits: (N, K); labels: (N); loss_sum, correct: (1).
+__global__ void softmax_cross_entropy_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels,
+                                             int64_t n, int k, float* __restrict__ dlogits,
+                                             float* __restrict__ loss_sum, int* __restrict__ correct) {
+  __shared__ float block_loss[kRowsPerBlock];
+  __shared__ int block_hits[kRowsPerBlock];
+  const int warp = threadIdx.x / detail::kWarpSize;
+  const int lane = threadIdx.x % detail::kWarpSize;
+  const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + warp;
+
+  float row_loss = 0.0f;
+  int row_hit = 0;
+  if (row < n) {
+    const float* x = logits + row * k;  // (K)
+    float* dx = dlogits + row * k;      // (K)
+    const int label = labels[row];
+    const bool label_ok = label >= 0 && label < k;
+
+    float max_value;
+    int max_index;
+    detail::row_argmax_warp(x, k, lane, max_value, max_index);
+
+    float exp_sum = 0.0f;
+    for (int j = lane; j < k; j += detail::kWarpSize) exp_sum += expf(x[j] - max_value);
+    exp_sum = detail::warp_sum(exp_sum);
+
+    const float inv_sum = 1.0f / exp_sum;
+    const float inv_n = 1.0f / static_cast<float>(n);
+    for (int j = lane; j < k; j += detail::kWarpSize) {
+      const float p = expf(x[j] - max_value) * inv_sum;
+      dx[j] = (p - (j == label ? 1.0f : 0.0f)) * inv_n;
+    }
+    if (lane == 0) {
+      const float lse = max_value + logf(exp_sum);
+      row_loss = label_ok ? lse - x[label] : NAN;
+      row_hit = label_ok && max_index == label ? 1 : 0;
+    }
+  }
+  if (lane == 0) {
+    block_loss[warp] = row_loss;
+    block_hits[warp] = row_hit;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float loss = 0.0f;
+    int hits = 0;
+    for (int w = 0; w < kRowsPerBlock; ++w) {
+      loss += block_loss[w];
+      hits += block_hits[w];
+    }
+    atomicAdd(loss_sum, loss);
+    if (hits != 0) atomicAdd(correct, hits);
+  }
+}
+
+}  // namespace
+
+void softmax_cross_entropy_forward_backward(const float* logits, const int32_t* labels, int64_t n, int k,
+                                            float* dlogits, float* loss_sum, int* correct, cudaStream_t stream) {
+  SER_CHECK(n >= 0, "softmax_cross_entropy_forward_backward: batch size N = {} is negative", n);
+  SER_CHECK(k >= 1 && k <= kMaxSoftmaxClasses,
+            "softmax_cross_entropy_forward_backward: K = {} classes, supported 1..{}", k, kMaxSoftmaxClasses);
+  if (n == 0) return;
+  const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
+  SER_CHECK(blocks <= INT32_MAX, "softmax_cross_entropy_forward_backward: N = {} rows is too many", n);
+  softmax_cross_entropy_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(logits, labels, n, k,
+                                                                                       dlogits, loss_sum, correct);
+  SER_CHECK_LAUNCH();
+}
+
+}  // namespace ser::kernels
