@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine/cpu/parallel.h"
+
 namespace ser::cpu {
 
 template <typename T>
@@ -16,11 +18,13 @@ void adam_step(T* w, T* m, T* v, const T* g, int64_t n, double lr, double beta1,
                        (1.0 - std::pow(beta1, static_cast<double>(t)));
   const T a = static_cast<T>(alpha), one_minus_b1 = static_cast<T>(1.0 - beta1),
           one_minus_b2 = static_cast<T>(1.0 - beta2), eps = static_cast<T>(epsilon);
-  for (int64_t i = 0; i < n; ++i) {
-    m[i] += (g[i] - m[i]) * one_minus_b1;
-    v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
-    w[i] -= a * m[i] / (std::sqrt(v[i]) + eps);
-  }
+  parallel_for(n, 65536, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      m[i] += (g[i] - m[i]) * one_minus_b1;
+      v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+      w[i] -= a * m[i] / (std::sqrt(v[i]) + eps);
+    }
+  });
 }
 
 }  // namespace ser::cpu

@@ -9,12 +9,20 @@
 #pragma once
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+
+#include "engine/cpu/parallel.h"
 
 namespace ser::cpu {
 
 namespace detail {
-constexpr int kLanes = 8;  // independent double accumulators: vectorisable, and a shorter error chain
+constexpr int kLanes = 8;
+
+// Channels per thread so that each thread gets at least ~32k values.
+inline int64_t channels_per_thread(int N, int64_t HW) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, static_cast<int64_t>(N) * HW));
+}  // independent double accumulators: vectorisable, and a shorter error chain
 
 // sum_i x[i], in double.
 template <typename T>
@@ -66,7 +74,8 @@ template <typename T>
 void batchnorm_forward_train(T* y, T* mean, T* var, const T* x, const T* gamma, const T* beta, int N, int C,
                              int64_t HW, double eps) {
   const double M = static_cast<double>(N) * HW;
-  for (int c = 0; c < C; ++c) {
+  parallel_for(C, detail::channels_per_thread(N, HW), [&](int64_t c0, int64_t c1) {
+  for (int c = static_cast<int>(c0); c < c1; ++c) {
     double sum = 0.0;
     for (int n = 0; n < N; ++n) sum += detail::sum(x + (static_cast<int64_t>(n) * C + c) * HW, HW);
     const double mu = sum / M;
@@ -83,6 +92,7 @@ void batchnorm_forward_train(T* y, T* mean, T* var, const T* x, const T* gamma, 
       for (int64_t i = 0; i < HW; ++i) yc[i] = static_cast<T>(xc[i] * scale + shift);
     }
   }
+  });
 }
 
 // moving = momentum*moving + (1 - momentum)*batch, per channel (C).
@@ -114,7 +124,8 @@ template <typename T>
 void batchnorm_backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma, const T* mean,
                               const T* var, int N, int C, int64_t HW, double eps) {
   const double M = static_cast<double>(N) * HW;
-  for (int c = 0; c < C; ++c) {
+  parallel_for(C, detail::channels_per_thread(N, HW), [&](int64_t c0, int64_t c1) {
+  for (int c = static_cast<int>(c0); c < c1; ++c) {
     const double mu = mean[c], inv_std = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
     double sum_dy = 0.0, sum_dy_xc = 0.0;
     for (int n = 0; n < N; ++n) {
@@ -133,6 +144,7 @@ void batchnorm_backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* 
         dx[off + i] = static_cast<T>(a * dy[off + i] + b * x[off + i] + c0);
     }
   }
+  });
 }
 
 // Eval-mode backward (statistics are constants): dx = gamma/sqrt(var+eps) * dy.

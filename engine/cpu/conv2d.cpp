@@ -5,19 +5,24 @@
 #include <algorithm>
 
 #include "engine/cpu/gemm.h"
+#include "engine/cpu/parallel.h"
 
 namespace ser::cpu {
 
 namespace {
 
+constexpr int64_t kMinElementsPerThread = 16384;  // below this a thread hand-off costs more than it saves
+
 // col[(c*KH + p)*KW + q, i*Wo + j] = xpad[c, s*i+p, s*j+q] for one sample x: (C, H, W).
 template <typename T>
 void im2col(T* col, const T* x, const Conv2dGeometry& g) {
   const int Ho = g.Ho(), Wo = g.Wo();
-  for (int c = 0; c < g.C; ++c)
-    for (int p = 0; p < g.KH; ++p)
-      for (int q = 0; q < g.KW; ++q) {
-        T* row = col + ((static_cast<int64_t>(c) * g.KH + p) * g.KW + q) * Ho * Wo;
+  const int64_t rows = g.col_rows();
+  parallel_for(rows, std::max<int64_t>(1, kMinElementsPerThread / (int64_t(Ho) * Wo)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+        const int c = static_cast<int>(r / (g.KH * g.KW)), p = static_cast<int>(r / g.KW % g.KH),
+                  q = static_cast<int>(r % g.KW);
+        T* row = col + r * Ho * Wo;
         const T* xc = x + static_cast<int64_t>(c) * g.H * g.W;
         for (int i = 0; i < Ho; ++i) {
           const int h = i * g.stride + p - g.pad;
@@ -32,7 +37,8 @@ void im2col(T* col, const T* x, const Conv2dGeometry& g) {
             out[j] = (wi >= 0 && wi < g.W) ? xrow[wi] : T(0);
           }
         }
-      }
+    }
+  });
 }
 
 // The adjoint of im2col: dx (C, H, W) = sum of the col entries that read each pixel.
@@ -40,7 +46,10 @@ template <typename T>
 void col2im(T* dx, const T* col, const Conv2dGeometry& g) {
   const int Ho = g.Ho(), Wo = g.Wo();
   std::fill(dx, dx + static_cast<int64_t>(g.C) * g.H * g.W, T(0));
-  for (int c = 0; c < g.C; ++c)
+  // One channel per task: no two threads add into the same pixel.
+  const int64_t per_channel = static_cast<int64_t>(g.KH) * g.KW * Ho * Wo;
+  parallel_for(g.C, std::max<int64_t>(1, kMinElementsPerThread / per_channel), [&](int64_t c0, int64_t c1) {
+  for (int c = static_cast<int>(c0); c < c1; ++c)
     for (int p = 0; p < g.KH; ++p)
       for (int q = 0; q < g.KW; ++q) {
         const T* row = col + ((static_cast<int64_t>(c) * g.KH + p) * g.KW + q) * Ho * Wo;
@@ -56,6 +65,7 @@ void col2im(T* dx, const T* col, const Conv2dGeometry& g) {
           }
         }
       }
+  });
 }
 
 }  // namespace

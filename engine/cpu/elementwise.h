@@ -6,13 +6,16 @@
 #include <cstdint>
 
 #include "engine/core/philox.h"
+#include "engine/cpu/parallel.h"
 
 namespace ser::cpu {
 
 // y = max(x, 0)
 template <typename T>
 void relu_forward(T* y, const T* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  parallel_for(n, 65536, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  });
 }
 
 // dx = dy * [x > 0] (derivative 0 at x == 0, as Keras/PyTorch).
@@ -20,10 +23,12 @@ template <typename T>
 void relu_backward(T* dx, const T* dy, const T* x, int64_t n) {
   // dy is loaded unconditionally so the select vectorises (GCC keeps a branch otherwise,
   // which mispredicts on every other element: measured 50 ms vs 3 ms at 16x32x126x126).
-  for (int64_t i = 0; i < n; ++i) {
-    const T g = dy[i];
-    dx[i] = x[i] > T(0) ? g : T(0);
-  }
+  parallel_for(n, 65536, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T g = dy[i];
+      dx[i] = x[i] > T(0) ? g : T(0);
+    }
+  });
 }
 
 // mask[i] = 1/(1-p) if philox_uniform_at(seed, stream, i) >= p else 0 (inverted dropout).
