@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace ser::cpu {
@@ -41,11 +43,12 @@ class Pool {
     }
     wake_.notify_all();
     t_inside_parallel = true;
-    body(0);
+    run_chunk(body, 0);
     t_inside_parallel = false;
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [this] { return pending_ == 0; });  // never leave workers running on `body`
     body_ = nullptr;
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   }
 
  private:
@@ -62,14 +65,25 @@ class Pool {
         if (index >= chunks_) continue;
         body = body_;
       }
-      (*body)(index);
+      run_chunk(*body, index);
       std::lock_guard<std::mutex> lock(mutex_);
       if (--pending_ == 0) done_.notify_one();
     }
   }
 
+  // Runs one chunk; the first exception of a job is kept and rethrown by run().
+  void run_chunk(const std::function<void(int)>& body, int index) {
+    try {
+      body(index);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+
   int threads_;
   std::vector<std::thread> workers_;
+  std::exception_ptr error_;
   std::mutex job_mutex_, mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* body_ = nullptr;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "engine/core/error.h"
+#include "engine/cpu/parallel.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/layers.h"
 #include "engine/nn/model.h"
@@ -282,6 +283,26 @@ TEST_CASE("a training step on a small model lowers the loss on a fixed batch") {
     adam.step(model.parameters(), model.gradients());
   }
   CHECK(last < 0.5 * first);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("nn") {
+
+TEST_CASE("parallel_for covers every index once and passes exceptions to the caller") {
+  std::vector<int> hits(100003, 0);
+  cpu::parallel_for(static_cast<int64_t>(hits.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) ++hits[i];
+  });
+  CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+  // The last chunk throws: a worker's with 2+ threads, the caller's with one.
+  CHECK_THROWS_AS(cpu::parallel_for(1000, 1, [](int64_t b, int64_t e) { SER_CHECK(e != 1000, "chunk {}..{}", b, e); }),
+                  Error);
+  int64_t total = 0;  // the pool still works after an exception
+  cpu::parallel_for(10, 1, [&](int64_t b, int64_t e) {
+    if (b == 0) total = e;  // only the caller's chunk writes
+  });
+  CHECK(total >= 1);
 }
 
 }  // TEST_SUITE
