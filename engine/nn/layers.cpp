@@ -67,7 +67,7 @@ std::vector<ParamSpec> Conv2d<T>::parameter_specs() const {
 template <typename T>
 void Conv2d<T>::forward_cpu(const T* x, T* y, Mode) {
   const auto g = geometry(this->input_shape());
-  col_.resize(static_cast<std::size_t>(g.col_size()));
+  col_.resize(static_cast<std::size_t>(cpu::conv2d_scratch_size(g)));
   const T* w = this->params_;
   cpu::conv2d_forward(y, x, w, w + static_cast<int64_t>(cout_) * cin_ * kh_ * kw_, g, col_.data());
 }
@@ -75,7 +75,7 @@ void Conv2d<T>::forward_cpu(const T* x, T* y, Mode) {
 template <typename T>
 void Conv2d<T>::backward_cpu(const T* dy, T* dx) {
   const auto g = geometry(this->input_shape());
-  col_.resize(static_cast<std::size_t>(g.col_size()));
+  col_.resize(static_cast<std::size_t>(cpu::conv2d_scratch_size(g)));
   const int64_t wsize = static_cast<int64_t>(cout_) * cin_ * kh_ * kw_;
   cpu::conv2d_backward(dx, this->grads_, this->grads_ + wsize, dy, this->saved_input(), this->params_, g,
                        col_.data());

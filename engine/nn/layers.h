@@ -32,7 +32,7 @@ class Conv2d final : public Layer<T> {
   void backward_cpu(const T* dy, T* dx) override;
   cpu::Conv2dGeometry geometry(const Shape& input) const;
   int cin_, cout_, kh_, kw_, stride_, pad_;
-  std::vector<T> col_;  // im2col scratch of one sample: (Cin*KH*KW, Ho*Wo)
+  std::vector<T> col_;  // im2col scratch: cpu::conv2d_scratch_size() elements
 };
 
 template <typename T>
