@@ -1,0 +1,35 @@
+// Adam (see adam.h): argument checks, then the engine/cpu update.
+#include "engine/nn/adam.h"
+
+#include "engine/core/error.h"
+#include "engine/cpu/adam.h"
+
+namespace ser::nn {
+
+Adam::Adam(AdamConfig cfg, int64_t parameter_count, Device device)
+    : cfg_(cfg), count_(parameter_count), device_(device) {
+  SER_CHECK(parameter_count > 0, "Adam: parameter count {} must be positive", parameter_count);
+  SER_CHECK(cfg.lr > 0 && cfg.beta1 >= 0 && cfg.beta1 < 1 && cfg.beta2 >= 0 && cfg.beta2 < 1 && cfg.epsilon > 0,
+            "Adam: invalid config lr={} beta1={} beta2={} epsilon={}", cfg.lr, cfg.beta1, cfg.beta2, cfg.epsilon);
+  m_ = Tensor(Shape{count_}, device);
+  v_ = Tensor(Shape{count_}, device);
+}
+
+void Adam::step(Tensor& params, const Tensor& grads) {
+  SER_CHECK(params.numel() == count_ && grads.numel() == count_,
+            "Adam::step: params ({}) and grads ({}) must both hold {} values", params.numel(), grads.numel(), count_);
+  SER_CHECK(params.device() == device_ && grads.device() == device_,
+            "Adam::step: params on {}, grads on {}, optimizer on {}", device_name(params.device()),
+            device_name(grads.device()), device_name(device_));
+  SER_CHECK(device_ == Device::CPU, "Adam::step on {}: not implemented on CUDA yet", device_name(device_));
+  ++t_;
+  cpu::adam_step(params.data(), m_.data(), v_.data(), grads.data(), count_, cfg_.lr, cfg_.beta1, cfg_.beta2,
+                 cfg_.epsilon, t_);
+}
+
+void Adam::set_steps(int64_t t) {
+  SER_CHECK(t >= 0, "Adam::set_steps: step count {} must be >= 0", t);
+  t_ = t;
+}
+
+}  // namespace ser::nn

@@ -1,0 +1,95 @@
+// Model (see model.h): arenas as Tensors, named views into them, and the Tensor-level
+// forward/backward over Network<float>.
+#include "engine/nn/model.h"
+
+#include <algorithm>
+#include <set>
+
+#include "engine/core/error.h"
+
+namespace ser::nn {
+
+Model::Model(const Architecture& arch, Device device) : net_(arch), device_(device) {
+  SER_CHECK(device == Device::CPU, "Model on {}: not implemented on CUDA yet (the GPU backend is a later issue)",
+            device_name(device));
+  params_ = Tensor(Shape{net_.parameter_count()}, device);
+  grads_ = Tensor(Shape{net_.parameter_count()}, device);
+  state_ = Tensor(Shape{std::max<int64_t>(net_.state_count(), 1)}, device);
+  net_.bind(params_.data(), grads_.data(), state_.data());
+}
+
+void Model::initialize(Generator& gen) { net_.initialize(gen); }
+
+const Tensor& Model::forward(const Tensor& x, Mode mode, Generator* dropout_rng) {
+  const float* logits = net_.forward(x.data(), x.shape(), mode, dropout_rng, x.device());
+  const Shape shape = net_.output_shape(net_.layer_count() - 1);
+  if (logits_.shape() != shape) logits_ = Tensor(shape, device_);
+  std::copy(logits, logits + shape.numel(), logits_.data());
+  return logits_;
+}
+
+double Model::backward_from_labels(const std::vector<int32_t>& labels) {
+  return net_.backward_from_labels(labels.data(), static_cast<int64_t>(labels.size()));
+}
+
+void Model::zero_grad() { grads_.fill(0.0f); }
+
+namespace {
+std::vector<std::pair<std::string, Tensor>> views(const std::vector<ParamSpec>& specs, const Tensor& arena) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  int64_t offset = 0;
+  for (const auto& spec : specs) {
+    out.emplace_back(spec.name, arena.slice(offset, spec.shape));
+    offset += spec.shape.numel();
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, Tensor>> Model::named_state() {
+  auto out = views(net_.parameter_specs(), params_);
+  for (auto& entry : views(net_.state_specs(), state_)) out.push_back(std::move(entry));
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Model::named_gradients() {
+  return views(net_.parameter_specs(), grads_);
+}
+
+void Model::load_named_state(const std::map<std::string, Tensor>& state) {
+  auto targets = named_state();
+  std::set<std::string> expected;
+  for (const auto& [name, view] : targets) expected.insert(name);
+  for (const auto& [name, tensor] : state)
+    SER_CHECK(expected.count(name) == 1, "load_named_state: unknown tensor \"{}\" for this architecture", name);
+  for (auto& [name, view] : targets) {
+    auto it = state.find(name);
+    SER_CHECK(it != state.end(), "load_named_state: tensor \"{}\" is missing", name);
+    SER_CHECK(it->second.shape() == view.shape(), "load_named_state: tensor \"{}\" has shape {}, expected {}", name,
+              it->second.shape().str(), view.shape().str());
+    view.copy_from(it->second);
+  }
+}
+
+Tensor Model::probabilities() const {
+  const auto& p = net_.probabilities();
+  SER_CHECK(!p.empty(), "Model::probabilities: no loss computed yet");
+  return Tensor::from_vector(Shape{static_cast<int64_t>(p.size()) / architecture().classes, architecture().classes},
+                             p);
+}
+
+void Model::inject_dropout_masks(const std::vector<Tensor>& masks) {
+  auto layers = net_.dropout_layers();
+  SER_CHECK(masks.empty() || masks.size() == layers.size(), "inject_dropout_masks: {} masks for {} dropout layers",
+            masks.size(), layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (masks.empty()) {
+      layers[i]->clear_injected_mask();
+    } else {
+      SER_CHECK(masks[i].is_cpu(), "inject_dropout_masks: mask {} must be a CPU tensor", i);
+      layers[i]->inject_mask(masks[i].to_vector());
+    }
+  }
+}
+
+}  // namespace ser::nn

@@ -1,0 +1,64 @@
+// Model: the float32 engine's network. Owns three contiguous arenas (Tensors, 1-D):
+// parameters and their gradients (parameter_count() each, same layout) and the BN
+// moving statistics; every named tensor is a Tensor::slice view into one of them, so
+// the optimizer is one pass and a checkpoint one write. The maths is Network<float>
+// (engine/nn/network.h), whose layer entries check shapes and devices.
+// Only the CPU backend exists so far: Model(..., Device::CUDA) throws.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/core/tensor.h"
+#include "engine/nn/architecture.h"
+#include "engine/nn/network.h"
+
+namespace ser::nn {
+
+class Model {
+ public:
+  explicit Model(const Architecture& arch, Device device = Device::CPU);
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const Architecture& architecture() const { return net_.architecture(); }
+  Device device() const { return device_; }
+  void initialize(Generator& gen);  // Keras init
+  int64_t parameter_count() const { return net_.parameter_count(); }  // trainable elements
+
+  // x: (N, C, H, W) float32 on the model's device -> logits (N, classes); keeps what
+  // backward needs. Train mode with dropout > 0 needs dropout_rng (or injected masks).
+  const Tensor& forward(const Tensor& x, Mode mode, Generator* dropout_rng = nullptr);
+  // Softmax-CE on the last forward's logits with labels (N) in [0, classes); runs the
+  // whole backward (parameter gradients accumulate: call zero_grad() first). Returns the mean loss.
+  double backward_from_labels(const std::vector<int32_t>& labels);
+  void zero_grad();
+
+  Tensor& parameters() { return params_; }  // (parameter_count())
+  Tensor& gradients() { return grads_; }    // (parameter_count())
+
+  // Trainables then BN moving statistics, names as the reference data; views, not copies.
+  std::vector<std::pair<std::string, Tensor>> named_state();
+  std::vector<std::pair<std::string, Tensor>> named_gradients();  // same order as the trainables
+  // Copies every tensor of named_state() from `state`; checks names and shapes, clear errors.
+  void load_named_state(const std::map<std::string, Tensor>& state);
+
+  // Softmax probabilities (N, classes) of the last backward_from_labels().
+  Tensor probabilities() const;
+  // Testing / reference hooks: the network itself (activations, per-layer gradients),
+  // and dropout masks (N, units) used by the following Train forwards instead of the RNG.
+  Network<float>& network() { return net_; }
+  void inject_dropout_masks(const std::vector<Tensor>& masks);
+
+ private:
+  Network<float> net_;
+  Device device_;
+  Tensor params_, grads_, state_;
+  Tensor logits_;  // (N, classes)
+};
+
+}  // namespace ser::nn

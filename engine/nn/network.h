@@ -1,0 +1,79 @@
+// Network<T>: the layer sequence of an Architecture with its activation and gradient
+// buffers, templated on T so the float engine (Model) and the double-precision gradient
+// checks run the same code. Parameters, their gradients and the BN moving statistics
+// live in three caller-owned arenas (bind()); each layer gets contiguous slices in
+// layer order, with the names of the reference data:
+//   conv{i}.weight (Cout, Cin, 3, 3) OIHW, conv{i}.bias, bn{i}.gamma, bn{i}.beta,
+//   fc{k}.weight (out, in), fc{k}.bias, out.weight, out.bias      (trainable arena)
+//   bn{i}.moving_mean, bn{i}.moving_var                              (state arena)
+// Layer names: conv{i} relu{i} bn{i} pool{i} flatten fc{k} fc{k}_relu dropout{k} out;
+// the output of layer L is the activation "L_out" (the last one is "logits").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/nn/architecture.h"
+#include "engine/nn/layers.h"
+
+namespace ser::nn {
+
+template <typename T>
+class Network {
+ public:
+  explicit Network(const Architecture& arch);
+
+  const Architecture& architecture() const { return arch_; }
+  // Full names ("conv1.weight") and shapes, in arena order.
+  const std::vector<ParamSpec>& parameter_specs() const { return param_specs_; }
+  const std::vector<ParamSpec>& state_specs() const { return state_specs_; }
+  int64_t parameter_count() const { return total_numel(param_specs_); }
+  int64_t state_count() const { return total_numel(state_specs_); }
+
+  void bind(T* params, T* grads, T* state);
+  // Keras initialisation of the bound arenas: Glorot-uniform kernels, zero biases,
+  // gamma 1, beta 0, moving mean 0, moving var 1. One Generator stream per kernel.
+  void initialize(Generator& gen);
+
+  // x: (N, C, H, W) host values -> logits (N, classes), valid until the next forward.
+  // `device` is where x lives; every layer entry checks it. Dropout draws from rng.
+  const T* forward(const T* x, const Shape& x_shape, Mode mode, Generator* rng, Device device = Device::CPU);
+  // Softmax-CE on the last logits, then the backward of every layer: parameter gradients
+  // accumulate into the grads arena. labels: (N) in [0, classes). Returns the mean loss.
+  double backward_from_labels(const int32_t* labels, int64_t count);
+
+  // When set, backward also writes dL/dx into input_gradient(): (N, C, H, W).
+  void set_compute_input_gradient(bool on) { want_input_gradient_ = on; }
+  const std::vector<T>& input_gradient() const { return input_gradient_; }
+  const std::vector<T>& probabilities() const { return probs_; }  // (N, classes) of the last loss
+
+  // Layers, their outputs and d(loss)/d(output) of the last forward/backward.
+  std::size_t layer_count() const { return layers_.size(); }
+  Layer<T>& layer(std::size_t i) { return *layers_[i]; }
+  std::string activation_name(std::size_t i) const;
+  const Shape& output_shape(std::size_t i) const { return shapes_[i + 1]; }
+  const std::vector<T>& output(std::size_t i) const { return outputs_[i]; }
+  const std::vector<T>& output_gradient(std::size_t i) const { return output_grads_[i]; }
+  // The dropout layers in order (masks may be injected there).
+  std::vector<Dropout<T>*> dropout_layers();
+
+ private:
+  void add(std::unique_ptr<Layer<T>> layer);
+  void resize_buffers(const Shape& x_shape);
+
+  Architecture arch_;
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<ParamSpec> param_specs_, state_specs_;
+  std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i+1] = output of layer i
+  std::vector<std::vector<T>> outputs_, output_grads_;
+  std::vector<T> probs_, input_gradient_;
+  T* params_ = nullptr;
+  T* state_ = nullptr;
+  const T* input_ = nullptr;
+  Device input_device_ = Device::CPU;
+  bool want_input_gradient_ = false, has_forward_ = false;
+};
+
+}  // namespace ser::nn
