@@ -103,7 +103,7 @@ std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, co
     for (int c = 0; c < k; ++c) {
       const double frac = row_total ? double(confusion[r][c]) / row_total : 0.0;
       const int shade = static_cast<int>(255 - 200 * frac);
-      s += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},255)" stroke="white"/>)",
+      s += fmt::format(R"svg(<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},255)" stroke="white"/>)svg",
                        left + c * cell, top + r * cell, cell, cell, shade, shade);
       s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="middle" fill="{}">{}</text>)",
                        left + c * cell + cell / 2, top + r * cell + cell / 2 + 4, frac > 0.55 ? "white" : "black",
@@ -113,7 +113,7 @@ std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, co
                      top + r * cell + cell / 2 + 4, escape(r < int(names.size()) ? names[r] : std::to_string(r)));
   }
   for (int c = 0; c < k; ++c)
-    s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="end" transform="rotate(-40 {} {})">{}</text>)",
+    s += fmt::format(R"svg(<text x="{}" y="{}" font-size="12" text-anchor="end" transform="rotate(-40 {} {})">{}</text>)svg",
                      left + c * cell + cell / 2, top + k * cell + 14, left + c * cell + cell / 2, top + k * cell + 14,
                      escape(c < int(names.size()) ? names[c] : std::to_string(c)));
   s += fmt::format(R"(<text x="{}" y="{}" font-size="11">rows: true class; columns: predicted</text>)", 10, height - 8);
