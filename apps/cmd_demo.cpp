@@ -17,12 +17,22 @@ namespace ser::app {
 
 namespace fs = std::filesystem;
 
+namespace {
+// Progress lines of the demo go to stdout, flushed at once so they interleave correctly
+// with the training output on stderr.
+template <typename... Args>
+void say(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(format, std::forward<Args>(args)...);
+  std::fflush(stdout);
+}
+}  // namespace
+
 void register_demo(CLI::App& app) {
   struct Args {
     std::string out = "demo";
-    int epochs = 15;
+    int epochs = 20;
     int speakers = 4;
-    int clips = 12;
+    int clips = 40;
     bool quick = false;
     std::string device = "auto";
   };
@@ -45,7 +55,7 @@ void register_demo(CLI::App& app) {
     data::DemoCorpusOptions copts;
     copts.speakers = args->speakers;
     copts.clips_per_class = args->clips;
-    fmt::print("1/4 generating the synthetic corpus in {} ({} speakers x {} classes x {} clips)\n", corpus.string(),
+    say("1/4 generating the synthetic corpus in {} ({} speakers x {} classes x {} clips)\n", corpus.string(),
                copts.speakers, copts.classes.names.size(), copts.clips_per_class);
     fs::remove_all(corpus);
     data::generate_demo_corpus(corpus, copts);
@@ -57,7 +67,7 @@ void register_demo(CLI::App& app) {
     topts.patience = args->epochs;  // the demo always runs every epoch
     topts.cache_dir = (root / "cache").string();
     topts.device = args->device;
-    fmt::print("2/4 training ({} epochs, holdout protocol) into {}\n", topts.epochs, topts.out_dir.string());
+    say("2/4 training ({} epochs, holdout protocol) into {}\n", topts.epochs, topts.out_dir.string());
     const TrainOutcome outcome = run_training(topts, false);
 
     const fs::path unseen = root / "unseen_speaker";
@@ -71,22 +81,22 @@ void register_demo(CLI::App& app) {
     std::vector<fs::path> files;
     for (const auto& e : truth.entries) files.push_back(e.path);
     train::LoadedModel loaded = train::load_model(outcome.model_path);
-    fmt::print("3/4 predicting {} clips of an unseen speaker:\n", files.size());
+    say("3/4 predicting {} clips of an unseen speaker:\n", files.size());
     const std::vector<Prediction> predictions = predict_files(loaded, files);
     int right = 0;
     for (std::size_t i = 0; i < predictions.size(); ++i) {
       const Prediction& p = predictions[i];
       if (!p.ok) {
-        fmt::print("    {}: error: {}\n", p.file.filename().string(), p.error);
+        say("    {}: error: {}\n", p.file.filename().string(), p.error);
         continue;
       }
       const std::string& said = loaded.info.class_names[p.label];
       right += said == truth.entries[i].label_name;
-      fmt::print("    {}  true {:<8} -> predicted {:<8} ({:.0f} %)\n", p.file.filename().string(),
+      say("    {}  true {:<8} -> predicted {:<8} ({:.0f} %)\n", p.file.filename().string(),
                  truth.entries[i].label_name, said, 100 * p.probabilities[p.label]);
     }
-    fmt::print("    {} of {} right\n", right, predictions.size());
-    fmt::print("4/4 test accuracy {:.2f} %, macro F1 {:.4f}\n    report: {}\n    model:  {}\n", 100 * outcome.test_accuracy,
+    say("    {} of {} right\n", right, predictions.size());
+    say("4/4 test accuracy {:.2f} %, macro F1 {:.4f}\n    report: {}\n    model:  {}\n", 100 * outcome.test_accuracy,
                outcome.macro_f1, outcome.report_path.string(), outcome.model_path.string());
   });
 }

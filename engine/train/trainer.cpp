@@ -10,6 +10,8 @@
 #include <cmath>
 #include <optional>
 
+#include <unistd.h>
+
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
 
@@ -92,7 +94,8 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   const std::vector<int64_t> order = generator_.permutation(n);
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
   std::optional<ProgressBar> bar;
-  if (config_.progress) bar.emplace(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs));
+  // A live bar on a terminal; in logs the one summary line per epoch (fit) is enough.
+  if (config_.progress && ::isatty(::fileno(stderr)) == 1) bar.emplace(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs));
   Tensor x;
   std::vector<int32_t> y;
   double loss_sum = 0;
