@@ -5,9 +5,22 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <regex>
+#include <string>
 
 #include "apps/commands.h"
 #include "engine/core/error.h"
+
+namespace {
+// Engine errors carry "source.cpp:123: " for developers; users see the message alone
+// unless SER_DEBUG is set.
+std::string user_message(const char* what) {
+  if (const char* debug = std::getenv("SER_DEBUG"); debug && *debug) return what;
+  static const std::regex location(R"((^|: )[A-Za-z0-9_./-]+\.(cpp|cu|h|cuh):[0-9]+: )");
+  return std::regex_replace(what, location, "$1");
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ser: speech emotion recognition — train, evaluate and run a CNN on log-mel images"};
@@ -21,7 +34,7 @@ int main(int argc, char** argv) {
   } catch (const ser::app::ExitStatus& e) {
     return e.code;
   } catch (const ser::Error& e) {
-    std::fprintf(stderr, "ser: error: %s\n", e.what());
+    std::fprintf(stderr, "ser: error: %s\n", user_message(e.what()).c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ser: error: %s\n", e.what());

@@ -32,8 +32,9 @@ struct Series {
 };
 
 // One line chart panel at (x0, y0) of size w x h with epochs on the x axis.
+// marker: index of a point to mark with a dashed vertical line (the best epoch), or -1.
 std::string line_panel(double x0, double y0, double w, double h, const std::string& title,
-                       const std::vector<Series>& series, double ymin, double ymax) {
+                       const std::vector<Series>& series, double ymin, double ymax, int marker) {
   std::string s;
   const std::size_t n = series.empty() ? 0 : series[0].values.size();
   const double left = x0 + 50, right = x0 + w - 10, top = y0 + 30, bottom = y0 + h - 35;
@@ -51,6 +52,9 @@ std::string line_panel(double x0, double y0, double w, double h, const std::stri
     s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>)", px(i), bottom + 14, i + 1);
   s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">epoch</text>)", (left + right) / 2,
                    bottom + 30);
+  if (marker >= 0 && static_cast<std::size_t>(marker) < n)
+    s += fmt::format(R"svg(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1}" y2="{2}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="{0:.1f}" y="{3}" font-size="10" fill="#2ca02c" text-anchor="middle">best</text>)svg",
+                     px(static_cast<std::size_t>(marker)), top, bottom, top - 3);
   for (std::size_t k = 0; k < series.size(); ++k) {
     const Series& ser = series[k];
     std::string points;
@@ -70,7 +74,7 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-std::string curves_svg(const std::vector<train::EpochStats>& history) {
+std::string curves_svg(const std::vector<train::EpochStats>& history, int best_epoch) {
   std::vector<double> ta, va, tl, vl;
   for (const auto& e : history) {
     ta.push_back(e.train_accuracy);
@@ -83,9 +87,9 @@ std::string curves_svg(const std::vector<train::EpochStats>& history) {
   for (double v : vl) lmax = std::max(lmax, v);
   std::string s = R"(<svg xmlns="http://www.w3.org/2000/svg" width="820" height="300" font-family="sans-serif">)";
   s += R"(<rect width="820" height="300" fill="white"/>)";
-  s += line_panel(0, 0, 410, 300, "Accuracy", {{"train", "#1f77b4", ta}, {"validation", "#ff7f0e", va}}, 0, 1);
+  s += line_panel(0, 0, 410, 300, "Accuracy", {{"train", "#1f77b4", ta}, {"validation", "#ff7f0e", va}}, 0, 1, best_epoch - 1);
   s += line_panel(410, 0, 410, 300, "Loss", {{"train", "#1f77b4", tl}, {"validation", "#ff7f0e", vl}}, 0,
-                  lmax > 0 ? lmax * 1.05 : 1);
+                  lmax > 0 ? lmax * 1.05 : 1, best_epoch - 1);
   return s + "</svg>";
 }
 
@@ -140,7 +144,7 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
   write_text(dir / "confusion.svg", confusion);
   std::string curves;
   if (!input.history.empty()) {
-    curves = curves_svg(input.history);
+    curves = curves_svg(input.history, input.best_epoch);
     write_text(dir / "curves.svg", curves);
   }
   std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>ser report</title>"

@@ -21,10 +21,12 @@ struct ReportInput {
   std::vector<std::string> class_names;
   Metrics metrics;
   std::vector<train::EpochStats> history;  // may be empty (evaluation only)
+  int best_epoch = 0;                      // 1-based epoch whose weights were kept (0 = none)
   nlohmann::json run_info;                 // options, data summary, timings
 };
 
-std::string curves_svg(const std::vector<train::EpochStats>& history);
+// best_epoch: 1-based epoch marked on both panels (0 = none).
+std::string curves_svg(const std::vector<train::EpochStats>& history, int best_epoch = 0);
 std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& names);
 // Writes every report file into `dir`; returns the path of report.html.
 std::filesystem::path write_report(const std::filesystem::path& dir, const ReportInput& input);

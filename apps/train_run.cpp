@@ -184,6 +184,7 @@ TrainOutcome run_training(const TrainOptions& options, bool resume) {
   report.class_names = classes.names;
   report.metrics = metrics;
   report.history = state.history;
+  report.best_epoch = state.best_epoch;
   report.run_info = options.to_json();
   report.run_info["files_used"] = all.data.size();
   report.run_info["files_failed"] = all.failures.size();
