@@ -19,6 +19,22 @@ struct Gradients {
   std::vector<double> dx, dparams;
 };
 
+// d loss / d v[i] by central differences (loss() reads v), restoring v afterwards.
+inline std::vector<double> central_differences(std::vector<double>& v, const std::function<double()>& loss,
+                                               double h) {
+  std::vector<double> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const double saved = v[i];
+    v[i] = saved + h;
+    const double plus = loss();
+    v[i] = saved - h;
+    const double minus = loss();
+    v[i] = saved;
+    out[i] = (plus - minus) / (2 * h);
+  }
+  return out;
+}
+
 // Relative error per element: |a - n| / max(|a|, |n|, floor); the maximum over all.
 inline double compare_gradients(const Gradients& analytic, const Gradients& numeric, double floor = 1e-3) {
   double worst = 0.0;
@@ -75,21 +91,8 @@ struct LayerHarness {
 
   // h = 1e-5: truncation error O(h^2) ~ 1e-10 and round-off ~ 1e-16*|L|/h ~ 1e-10 for these sizes.
   Gradients numeric(double h = 1e-5) {
-    Gradients g{std::vector<double>(x.size()), std::vector<double>(params.size())};
-    auto central = [&](std::vector<double>& v, std::vector<double>& out) {
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        const double saved = v[i];
-        v[i] = saved + h;
-        const double plus = loss();
-        v[i] = saved - h;
-        const double minus = loss();
-        v[i] = saved;
-        out[i] = (plus - minus) / (2 * h);
-      }
-    };
-    central(x, g.dx);
-    central(params, g.dparams);
-    return g;
+    return {central_differences(x, [&] { return loss(); }, h),
+            central_differences(params, [&] { return loss(); }, h)};
   }
 };
 

@@ -94,20 +94,9 @@ TEST_CASE("whole network: every parameter gradient and the input gradient match 
     const double* logits = net.forward(x.data(), xs, Mode::Train, nullptr);
     return cpu::softmax_cross_entropy<double>(probs.data(), nullptr, logits, labels.data(), N, 3);
   };
-  ser::test::Gradients numeric{std::vector<double>(x.size()), std::vector<double>(params.size())};
-  auto central = [&](std::vector<double>& v, std::vector<double>& out) {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const double saved = v[i];
-      v[i] = saved + h;
-      const double plus = loss();
-      v[i] = saved - h;
-      const double minus = loss();
-      v[i] = saved;
-      out[i] = (plus - minus) / (2 * h);
-    }
-  };
-  central(params, numeric.dparams);
-  central(x, numeric.dx);
+  ser::test::Gradients numeric;
+  numeric.dparams = ser::test::central_differences(params, loss, h);
+  numeric.dx = ser::test::central_differences(x, loss, h);
   const double err = ser::test::compare_gradients(analytic, numeric);
   CHECK_MESSAGE(err < 1e-6, "whole-network max relative gradient error " << err);
   // Every parameter tensor got a gradient (none silently left at zero).
