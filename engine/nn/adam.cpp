@@ -1,8 +1,10 @@
-// Adam (see adam.h): argument checks, then the engine/cpu update.
+// Adam (see adam.h): argument checks, then the engine/cpu update or, for device arenas,
+// the Adam kernel on the shared CUDA context's stream (engine/nn/cuda_backend.h).
 #include "engine/nn/adam.h"
 
 #include "engine/core/error.h"
 #include "engine/cpu/adam.h"
+#include "engine/nn/cuda_backend.h"
 
 namespace ser::nn {
 
@@ -21,8 +23,18 @@ void Adam::step(Tensor& params, const Tensor& grads) {
   SER_CHECK(params.device() == device_ && grads.device() == device_,
             "Adam::step: params on {}, grads on {}, optimizer on {}", device_name(params.device()),
             device_name(grads.device()), device_name(device_));
-  SER_CHECK(device_ == Device::CPU, "Adam::step on {}: not implemented on CUDA yet", device_name(device_));
   ++t_;
+  if (device_ == Device::CUDA) {
+    // Same stream as the Model's kernels; the moments may have just been written by plain
+    // (legacy-stream) copies, e.g. a checkpoint load. Returns with the stream idle, so the
+    // parameters can be read back with plain copies.
+    cuda::CudaContext& ctx = cuda::default_context();
+    cuda::wait_for_legacy_stream(ctx);
+    cuda::adam_step(ctx, params.data(), grads.data(), m_.data(), v_.data(), count_, cfg_.lr, cfg_.beta1, cfg_.beta2,
+                    cfg_.epsilon, t_);
+    cuda::synchronize(ctx);
+    return;
+  }
   cpu::adam_step(params.data(), m_.data(), v_.data(), grads.data(), count_, cfg_.lr, cfg_.beta1, cfg_.beta2,
                  cfg_.epsilon, t_);
 }

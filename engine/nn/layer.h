@@ -8,8 +8,10 @@
 //   * signs are the true derivatives dL/d(.) (no negation anywhere).
 //
 // The public entries forward()/backward() are non-virtual: they check shapes and the
-// device, then call the implementation (forward_cpu/backward_cpu). There is no CUDA
-// implementation yet, and a missing one is an error, never a silent fallback.
+// device, then call the implementation of that device: forward_cpu/backward_cpu, or
+// forward_cuda/backward_cuda (float32 only, engine/cuda/layers_*.cu, on the stream of the
+// CudaContext given by set_cuda_context()). Input and output of one call must be on the
+// same device; a missing implementation is an error, never a silent fallback.
 //
 // Memory contract: the layer does not own its input or output. forward() remembers the
 // input pointer; the caller (Network) keeps x unchanged until backward() has run.
@@ -22,6 +24,10 @@
 
 #include "engine/core/device.h"
 #include "engine/core/shape.h"
+
+namespace ser::cuda {
+class CudaContext;
+}
 
 namespace ser::nn {
 
@@ -71,6 +77,9 @@ class Layer {
     state_ = state;
   }
 
+  // The context CUDA calls run on (not owned); needed before a forward on Device::CUDA.
+  void set_cuda_context(cuda::CudaContext* ctx) { cuda_ = ctx; }
+
   // x: input_shape, y: output_shape(x.shape).
   void forward(View<const T> x, View<T> y, Mode mode);
   // dy: the last forward's output shape; dx: its input shape, or dx.data == nullptr when no
@@ -80,6 +89,10 @@ class Layer {
  protected:
   virtual void forward_cpu(const T* x, T* y, Mode mode) = 0;
   virtual void backward_cpu(const T* dy, T* dx) = 0;
+  // Device pointers; the default throws (no CUDA implementation for this layer / type).
+  virtual void forward_cuda(const T* x, T* y, Mode mode);
+  virtual void backward_cuda(const T* dy, T* dx);
+  cuda::CudaContext& cuda_context() const;  // throws if none was set
 
   const Shape& input_shape() const { return input_shape_; }
   const T* saved_input() const { return x_; }
@@ -90,12 +103,14 @@ class Layer {
   T* state_ = nullptr;
 
  private:
-  void check_device(Device device, const char* what) const;
+  cuda::CudaContext* cuda_ = nullptr;
+  void check_devices(Device a, Device b, const char* what) const;
 
   std::string name_;
   Shape input_shape_;
   const T* x_ = nullptr;
   Mode mode_ = Mode::Eval;
+  Device device_ = Device::CPU;  // of the last forward
   bool has_forward_ = false;
 };
 

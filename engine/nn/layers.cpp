@@ -265,6 +265,26 @@ void Dropout<T>::backward_cpu(const T* dy, T* dx) {
   if (dx != nullptr) cpu::multiply_by_mask(dx, dy, mask_.data(), this->input_shape().numel());
 }
 
+// ---- CUDA entries for T != float ----------------------------------------------------
+// The float specialisations are declared in layers.h; other types keep the base error.
+#define SER_CUDA_NOT_FOR_THIS_TYPE(L)                                                        \
+  template <typename T>                                                                        \
+  void L<T>::forward_cuda(const T* x, T* y, Mode mode) {                                       \
+    ::ser::nn::Layer<T>::forward_cuda(x, y, mode);                                             \
+  }                                                                                            \
+  template <typename T>                                                                        \
+  void L<T>::backward_cuda(const T* dy, T* dx) {                                               \
+    ::ser::nn::Layer<T>::backward_cuda(dy, dx);                                                \
+  }
+SER_CUDA_NOT_FOR_THIS_TYPE(Conv2d)
+SER_CUDA_NOT_FOR_THIS_TYPE(BatchNorm2d)
+SER_CUDA_NOT_FOR_THIS_TYPE(ReLU)
+SER_CUDA_NOT_FOR_THIS_TYPE(MaxPool2d)
+SER_CUDA_NOT_FOR_THIS_TYPE(Flatten)
+SER_CUDA_NOT_FOR_THIS_TYPE(Dense)
+SER_CUDA_NOT_FOR_THIS_TYPE(Dropout)
+#undef SER_CUDA_NOT_FOR_THIS_TYPE
+
 #define SER_INSTANTIATE_LAYERS(T) \
   template class Conv2d<T>;       \
   template class BatchNorm2d<T>;  \

@@ -7,6 +7,10 @@
 //   Dense       x (N, in) -> (N, out); weight (out, in), bias (out)
 //   Dropout     any shape -> same; inverted (kept values scaled by 1/(1-p)); identity in Eval
 // Gradient semantics: see layer.h (params +=, inputs =).
+// CUDA (float32 only): forward_cuda/backward_cuda are specialised for T = float in
+// engine/cuda/layers_*.cu (cuDNN convolution, cuBLAS dense, own kernels for the rest; see
+// docs/GPU_BACKEND.md); their per-layer device state (descriptors, chosen algorithms,
+// argmax, masks, batch statistics) lives behind the cuda::*State pointers.
 #pragma once
 
 #include <memory>
@@ -16,7 +20,18 @@
 #include "engine/cpu/conv2d.h"
 #include "engine/nn/layer.h"
 
+namespace ser::cuda {
+struct ConvState;
+struct BatchNormState;
+struct MaxPoolState;
+struct DropoutState;
+}  // namespace ser::cuda
+
 namespace ser::nn {
+
+#define SER_LAYER_CUDA_OVERRIDES                                \
+  void forward_cuda(const T* x, T* y, Mode mode) override;      \
+  void backward_cuda(const T* dy, T* dx) override;
 
 template <typename T>
 class Conv2d final : public Layer<T> {
@@ -30,9 +45,11 @@ class Conv2d final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
   cpu::Conv2dGeometry geometry(const Shape& input) const;
   int cin_, cout_, kh_, kw_, stride_, pad_;
   std::vector<T> col_;  // im2col scratch: cpu::conv2d_scratch_size() elements
+  std::shared_ptr<cuda::ConvState> cuda_state_;  // descriptors + algorithms per input shape
 };
 
 template <typename T>
@@ -51,10 +68,12 @@ class BatchNorm2d final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
   int channels_;
   double epsilon_, momentum_;
   std::vector<T> batch_mean_, batch_var_;  // (C)
   std::vector<T> scratch_dx_;              // dx when the caller wants none (param grads still needed)
+  std::shared_ptr<cuda::BatchNormState> cuda_state_;  // device batch mean/var (C)
 };
 
 template <typename T>
@@ -67,6 +86,7 @@ class ReLU final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
 };
 
 template <typename T>
@@ -79,7 +99,9 @@ class MaxPool2d final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
   std::vector<int32_t> argmax_;  // (N, C, H/2, W/2)
+  std::shared_ptr<cuda::MaxPoolState> cuda_state_;  // device argmax (N, C, H/2, W/2)
 };
 
 template <typename T>
@@ -92,6 +114,7 @@ class Flatten final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
 };
 
 template <typename T>
@@ -105,6 +128,7 @@ class Dense final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
   int in_, out_;
 };
 
@@ -125,9 +149,29 @@ class Dropout final : public Layer<T> {
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
   void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
   double rate_;
   Generator* generator_ = nullptr;
-  std::vector<T> injected_, mask_;  // mask_: the last forward's multiplier, input-shaped
+  std::vector<T> injected_, mask_;  // mask_: the last forward's multiplier, input-shaped (CPU runs)
+  std::shared_ptr<cuda::DropoutState> cuda_state_;  // device mask of the last CUDA forward
 };
+
+#undef SER_LAYER_CUDA_OVERRIDES
+
+// The float32 CUDA implementations (defined in engine/cuda/layers_*.cu, or throwing stubs
+// in engine/nn/layers_cuda_cpu_only.cpp); every other T uses Layer<T>'s throwing default.
+#define SER_DECLARE_CUDA_SPECIALISATION(L)                   \
+  template <>                                                \
+  void L<float>::forward_cuda(const float* x, float* y, Mode mode); \
+  template <>                                                \
+  void L<float>::backward_cuda(const float* dy, float* dx);
+SER_DECLARE_CUDA_SPECIALISATION(Conv2d)
+SER_DECLARE_CUDA_SPECIALISATION(BatchNorm2d)
+SER_DECLARE_CUDA_SPECIALISATION(ReLU)
+SER_DECLARE_CUDA_SPECIALISATION(MaxPool2d)
+SER_DECLARE_CUDA_SPECIALISATION(Flatten)
+SER_DECLARE_CUDA_SPECIALISATION(Dense)
+SER_DECLARE_CUDA_SPECIALISATION(Dropout)
+#undef SER_DECLARE_CUDA_SPECIALISATION
 
 }  // namespace ser::nn

@@ -6,33 +6,76 @@
 #include <set>
 
 #include "engine/core/error.h"
+#include "engine/nn/cuda_backend.h"
 
 namespace ser::nn {
 
 Model::Model(const Architecture& arch, Device device) : net_(arch), device_(device) {
-  SER_CHECK(device == Device::CPU, "Model on {}: not implemented on CUDA yet (the GPU backend is a later issue)",
-            device_name(device));
+  if (device == Device::CUDA) {
+    cuda_ = &cuda::default_context();  // throws a clear error without a device or backend
+    net_.use_cuda(cuda_);
+  }
   params_ = Tensor(Shape{net_.parameter_count()}, device);
   grads_ = Tensor(Shape{net_.parameter_count()}, device);
   state_ = Tensor(Shape{std::max<int64_t>(net_.state_count(), 1)}, device);
-  net_.bind(params_.data(), grads_.data(), state_.data());
+  bind_arenas();
 }
 
-void Model::initialize(Generator& gen) { net_.initialize(gen); }
+void Model::bind_arenas() { net_.bind(params_.data(), grads_.data(), state_.data()); }
+
+void Model::initialize(Generator& gen) {
+  if (device_ == Device::CPU) {
+    net_.initialize(gen);
+    return;
+  }
+  // Initialise host arenas with the same draws as a CPU model, then copy them over.
+  Tensor params(params_.shape()), grads(grads_.shape()), state(state_.shape());
+  net_.bind(params.data(), grads.data(), state.data());
+  net_.initialize(gen);
+  bind_arenas();
+  cuda::synchronize(*cuda_);  // nothing queued may still read the old values
+  params_.copy_from(params);
+  state_.copy_from(state);
+}
 
 const Tensor& Model::forward(const Tensor& x, Mode mode, Generator* dropout_rng) {
-  const float* logits = net_.forward(x.data(), x.shape(), mode, dropout_rng, x.device());
+  const Tensor* input = &x;
+  if (device_ == Device::CUDA) {
+    if (x.device() == Device::CPU) {
+      if (x_stage_.shape() != x.shape()) x_stage_ = Tensor(x.shape(), Device::CUDA);
+      cuda::synchronize(*cuda_);  // the previous forward may still read the stage
+      x_stage_.copy_from(x);
+      input = &x_stage_;
+    }
+    cuda::wait_for_legacy_stream(*cuda_);  // Tensor copies and allocations ran there
+  }
+  const float* logits = net_.forward(input->data(), input->shape(), mode, dropout_rng, input->device());
   const Shape shape = net_.output_shape(net_.layer_count() - 1);
   if (logits_.shape() != shape) logits_ = Tensor(shape, device_);
-  std::copy(logits, logits + shape.numel(), logits_.data());
+  if (device_ == Device::CUDA) {
+    cuda::wait_for_legacy_stream(*cuda_);
+    cuda::copy_device_to_device(*cuda_, logits_.data(), logits, logits_.bytes());
+    cuda::synchronize(*cuda_);  // callers read logits_ with plain (legacy-stream) copies
+  } else {
+    std::copy(logits, logits + shape.numel(), logits_.data());
+  }
   return logits_;
 }
 
 double Model::backward_from_labels(const std::vector<int32_t>& labels) {
-  return net_.backward_from_labels(labels.data(), static_cast<int64_t>(labels.size()));
+  const double loss = net_.backward_from_labels(labels.data(), static_cast<int64_t>(labels.size()));
+  if (device_ == Device::CUDA) cuda::synchronize(*cuda_);  // gradients are complete on return
+  return loss;
 }
 
-void Model::zero_grad() { grads_.fill(0.0f); }
+void Model::zero_grad() {
+  if (device_ == Device::CUDA) {
+    cuda::fill_zero(*cuda_, grads_.data(), grads_.bytes());
+    cuda::synchronize(*cuda_);
+  } else {
+    grads_.fill(0.0f);
+  }
+}
 
 namespace {
 std::vector<std::pair<std::string, Tensor>> views(const std::vector<ParamSpec>& specs, const Tensor& arena) {
@@ -62,6 +105,7 @@ void Model::load_named_state(const std::map<std::string, Tensor>& state) {
   for (const auto& [name, view] : targets) expected.insert(name);
   for (const auto& [name, tensor] : state)
     SER_CHECK(expected.count(name) == 1, "load_named_state: unknown tensor \"{}\" for this architecture", name);
+  if (device_ == Device::CUDA) cuda::synchronize(*cuda_);  // no queued kernel may still read the arenas
   for (auto& [name, view] : targets) {
     auto it = state.find(name);
     SER_CHECK(it != state.end(), "load_named_state: tensor \"{}\" is missing", name);

@@ -3,7 +3,12 @@
 // moving statistics; every named tensor is a Tensor::slice view into one of them, so
 // the optimizer is one pass and a checkpoint one write. The maths is Network<float>
 // (engine/nn/network.h), whose layer entries check shapes and devices.
-// Only the CPU backend exists so far: Model(..., Device::CUDA) throws.
+// Device::CUDA: the arenas, activations and logits live on the GPU and every layer runs
+// its CUDA implementation on cuda::default_context()'s stream; the public API is the same
+// (forward takes a CPU or CUDA x; named_state() are device views; load_named_state copies
+// from tensors on any device). Each public call returns with the stream idle, so plain
+// Tensor copies (to(Device::CPU)) of its results are safe. The synchronisation-free path
+// for training is engine/train/device_trainer.h.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +35,7 @@ class Model {
   void initialize(Generator& gen);  // Keras init
   int64_t parameter_count() const { return net_.parameter_count(); }  // trainable elements
 
-  // x: (N, C, H, W) float32 on the model's device -> logits (N, classes); keeps what
+  // x: (N, C, H, W) float32 on any device -> logits (N, classes) on the model's device; keeps what
   // backward needs. Train mode with dropout > 0 needs dropout_rng (or injected masks).
   const Tensor& forward(const Tensor& x, Mode mode, Generator* dropout_rng = nullptr);
   // Softmax-CE on the last forward's logits with labels (N) in [0, classes); runs the
@@ -52,13 +57,18 @@ class Model {
   // Testing / reference hooks: the network itself (activations, per-layer gradients),
   // and dropout masks (N, units) used by the following Train forwards instead of the RNG.
   Network<float>& network() { return net_; }
+  cuda::CudaContext* cuda_context() const { return cuda_; }  // null on the CPU
   void inject_dropout_masks(const std::vector<Tensor>& masks);
 
  private:
+  void bind_arenas();
+
   Network<float> net_;
   Device device_;
+  cuda::CudaContext* cuda_ = nullptr;  // the shared context (Device::CUDA only)
   Tensor params_, grads_, state_;
-  Tensor logits_;  // (N, classes)
+  Tensor logits_;   // (N, classes)
+  Tensor x_stage_;  // (N, C, H, W) device copy of a CPU input (Device::CUDA only)
 };
 
 }  // namespace ser::nn

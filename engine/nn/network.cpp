@@ -3,11 +3,21 @@
 #include "engine/nn/network.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "engine/core/error.h"
 #include "engine/cpu/softmax_cross_entropy.h"
+#include "engine/nn/cuda_backend.h"
 
 namespace ser::nn {
+
+namespace {
+// n bytes of zeroed device memory, freed with the last reference.
+std::shared_ptr<void> device_allocation(std::size_t bytes) {
+  return std::shared_ptr<void>(memory::allocate(Device::CUDA, bytes),
+                               [](void* p) { memory::release(Device::CUDA, p); });
+}
+}  // namespace
 
 template <typename T>
 Network<T>::Network(const Architecture& arch) : arch_(arch) {
@@ -47,6 +57,17 @@ void Network<T>::add(std::unique_ptr<Layer<T>> layer) {
     state_specs_.push_back(spec);
   }
   layers_.push_back(std::move(layer));
+}
+
+template <typename T>
+void Network<T>::use_cuda(cuda::CudaContext* ctx) {
+  SER_CHECK((std::is_same_v<T, float>), "Network::use_cuda: the CUDA backend is float32 only");
+  SER_CHECK(ctx != nullptr, "Network::use_cuda: null CUDA context");
+  SER_CHECK(!has_forward_, "Network::use_cuda: must be called before the first forward");
+  device_ = Device::CUDA;
+  cuda_ = ctx;
+  shapes_.clear();  // buffers are reallocated on the device at the next forward
+  for (auto& layer : layers_) layer->set_cuda_context(ctx);
 }
 
 template <typename T>
@@ -93,6 +114,20 @@ void Network<T>::resize_buffers(const Shape& x_shape) {
   if (!shapes_.empty() && shapes_[0] == x_shape) return;
   shapes_.assign(1, x_shape);
   for (auto& layer : layers_) shapes_.push_back(layer->output_shape(shapes_.back()));
+  if (device_ == Device::CUDA) {
+    device_outputs_.resize(layers_.size());
+    device_output_grads_.resize(layers_.size());
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(shapes_[i + 1].numel());
+      device_outputs_[i] = device_allocation(bytes);
+      device_output_grads_[i] = device_allocation(bytes);
+    }
+    device_labels_ = device_allocation(sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
+    device_loss_scratch_ = device_allocation(2 * sizeof(float));  // loss sum (float), correct (int32)
+    device_input_gradient_.reset();
+    cuda::wait_for_legacy_stream(*cuda_);  // the allocations were zeroed on the legacy stream
+    return;
+  }
   outputs_.resize(layers_.size());
   output_grads_.resize(layers_.size());
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -102,24 +137,73 @@ void Network<T>::resize_buffers(const Shape& x_shape) {
 }
 
 template <typename T>
+T* Network<T>::output_data(std::size_t i) {
+  return device_ == Device::CUDA ? static_cast<T*>(device_outputs_[i].get()) : outputs_[i].data();
+}
+
+template <typename T>
+T* Network<T>::output_grad_data(std::size_t i) {
+  return device_ == Device::CUDA ? static_cast<T*>(device_output_grads_[i].get()) : output_grads_[i].data();
+}
+
+template <typename T>
+const std::vector<T>& Network<T>::output(std::size_t i) const {
+  SER_CHECK(device_ == Device::CPU, "Network::output({}): the buffers are on CUDA; use output_values()", i);
+  return outputs_[i];
+}
+
+template <typename T>
+const std::vector<T>& Network<T>::output_gradient(std::size_t i) const {
+  SER_CHECK(device_ == Device::CPU, "Network::output_gradient({}): the buffers are on CUDA; use "
+            "output_gradient_values()", i);
+  return output_grads_[i];
+}
+
+template <typename T>
+std::vector<T> Network<T>::download(const T* data, int64_t count) const {
+  std::vector<T> host(static_cast<std::size_t>(count));
+  if (device_ == Device::CUDA) {
+    cuda::synchronize(*cuda_);
+    memory::copy(host.data(), Device::CPU, data, Device::CUDA, sizeof(T) * host.size());
+  } else {
+    std::copy(data, data + count, host.begin());
+  }
+  return host;
+}
+
+template <typename T>
+std::vector<T> Network<T>::output_values(std::size_t i) const {
+  SER_CHECK(has_forward_ && i < layers_.size(), "Network::output_values({}): no such output yet", i);
+  return download(const_cast<Network*>(this)->output_data(i), shapes_[i + 1].numel());
+}
+
+template <typename T>
+std::vector<T> Network<T>::output_gradient_values(std::size_t i) const {
+  SER_CHECK(has_forward_ && i < layers_.size(), "Network::output_gradient_values({}): no such gradient yet", i);
+  return download(const_cast<Network*>(this)->output_grad_data(i), shapes_[i + 1].numel());
+}
+
+template <typename T>
 const T* Network<T>::forward(const T* x, const Shape& x_shape, Mode mode, Generator* rng, Device device) {
   SER_CHECK(params_ != nullptr, "Network::forward: arenas not bound");
   SER_CHECK(x_shape.rank() == 4 && x_shape[1] == arch_.in_channels && x_shape[2] == arch_.height &&
                 x_shape[3] == arch_.width && x_shape[0] >= 1,
             "Network::forward: input shape {} does not match the architecture's (N, {}, {}, {})", x_shape.str(),
             arch_.in_channels, arch_.height, arch_.width);
+  SER_CHECK(device == device_, "Network::forward: the input is on {}, the network on {}", device_name(device),
+            device_name(device_));
   resize_buffers(x_shape);
   for (auto* dropout : dropout_layers()) dropout->set_generator(rng);
   const T* in = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    layers_[i]->forward(View<const T>{in, shapes_[i], i == 0 ? device : Device::CPU},
-                        View<T>{outputs_[i].data(), shapes_[i + 1], Device::CPU}, mode);
-    in = outputs_[i].data();
+    layers_[i]->forward(View<const T>{in, shapes_[i], device_}, View<T>{output_data(i), shapes_[i + 1], device_},
+                        mode);
+    in = output_data(i);
   }
   input_ = x;
   input_device_ = device;
   has_forward_ = true;
-  return outputs_.back().data();
+  return output_data(layers_.size() - 1);
 }
 
 template <typename T>
@@ -131,15 +215,52 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
     SER_CHECK(labels[n] >= 0 && labels[n] < arch_.classes, "Network::backward_from_labels: label {} at {} is not in [0, {})",
               labels[n], n, arch_.classes);
   probs_.resize(static_cast<std::size_t>(N * arch_.classes));
-  const double loss = cpu::softmax_cross_entropy(probs_.data(), output_grads_.back().data(), outputs_.back().data(),
-                                                 labels, static_cast<int>(N), arch_.classes);
-  if (want_input_gradient_) input_gradient_.assign(static_cast<std::size_t>(shapes_[0].numel()), T(0));
-  for (std::size_t i = layers_.size(); i-- > 0;) {
-    T* dx = i > 0 ? output_grads_[i - 1].data() : (want_input_gradient_ ? input_gradient_.data() : nullptr);
-    layers_[i]->backward(View<const T>{output_grads_[i].data(), shapes_[i + 1], Device::CPU},
-                         View<T>{dx, shapes_[i], i == 0 ? input_device_ : Device::CPU});
+  const std::size_t last = layers_.size() - 1;
+  double loss = 0.0;
+  if (device_ == Device::CUDA) {
+    loss = loss_on_cuda(labels, N);
+  } else {
+    loss = cpu::softmax_cross_entropy(probs_.data(), output_grads_.back().data(), outputs_.back().data(), labels,
+                                      static_cast<int>(N), arch_.classes);
   }
+  T* input_gradient = nullptr;
+  if (want_input_gradient_) {
+    if (device_ == Device::CUDA) {
+      if (!device_input_gradient_) device_input_gradient_ = device_allocation(sizeof(T) * shapes_[0].numel());
+      input_gradient = static_cast<T*>(device_input_gradient_.get());
+    } else {
+      input_gradient_.assign(static_cast<std::size_t>(shapes_[0].numel()), T(0));
+      input_gradient = input_gradient_.data();
+    }
+  }
+  for (std::size_t i = last + 1; i-- > 0;) {
+    T* dx = i > 0 ? output_grad_data(i - 1) : input_gradient;
+    layers_[i]->backward(View<const T>{output_grad_data(i), shapes_[i + 1], device_}, View<T>{dx, shapes_[i], device_});
+  }
+  if (want_input_gradient_ && device_ == Device::CUDA) input_gradient_ = download(input_gradient, shapes_[0].numel());
   return loss;
+}
+
+// The loss kernel writes dlogits on the device; the probabilities (a host API) come from
+// the logits read back, with the CPU's formula.
+template <typename T>
+double Network<T>::loss_on_cuda(const int32_t* labels, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    const std::size_t last = layers_.size() - 1;
+    auto* device_labels = static_cast<int32_t*>(device_labels_.get());
+    cuda::copy_host_to_device(*cuda_, device_labels, labels, sizeof(int32_t) * static_cast<std::size_t>(n));
+    auto* scratch = static_cast<float*>(device_loss_scratch_.get());
+    const double loss = cuda::softmax_cross_entropy(*cuda_, output_data(last), device_labels, n, arch_.classes,
+                                                    output_grad_data(last), scratch,
+                                                    reinterpret_cast<int32_t*>(scratch + 1));
+    const std::vector<T> logits = download(output_data(last), n * arch_.classes);
+    cpu::softmax_cross_entropy<T>(probs_.data(), nullptr, logits.data(), labels, static_cast<int>(n), arch_.classes);
+    return loss;
+  } else {
+    (void)labels;
+    (void)n;
+    SER_FAIL("Network::backward_from_labels: the CUDA backend is float32 only");
+  }
 }
 
 template <typename T>

@@ -8,6 +8,10 @@
 //   bn{i}.moving_mean, bn{i}.moving_var                              (state arena)
 // Layer names: conv{i} relu{i} bn{i} pool{i} flatten fc{k} fc{k}_relu dropout{k} out;
 // the output of layer L is the activation "L_out" (the last one is "logits").
+// Device: CPU by default; use_cuda(ctx) (float only) puts every activation and gradient
+// buffer in device memory and runs each layer's CUDA implementation on ctx's stream; the
+// arenas bound then must be device pointers too. Nothing here synchronises except the loss,
+// whose value is read back.
 #pragma once
 
 #include <memory>
@@ -32,42 +36,61 @@ class Network {
   int64_t parameter_count() const { return total_numel(param_specs_); }
   int64_t state_count() const { return total_numel(state_specs_); }
 
+  // Runs on the GPU from now on (T = float only; before bind() and the first forward).
+  void use_cuda(cuda::CudaContext* ctx);
+  Device device() const { return device_; }
+
   void bind(T* params, T* grads, T* state);
   // Keras initialisation of the bound arenas: Glorot-uniform kernels, zero biases,
   // gamma 1, beta 0, moving mean 0, moving var 1. One Generator stream per kernel.
   void initialize(Generator& gen);
 
-  // x: (N, C, H, W) host values -> logits (N, classes), valid until the next forward.
-  // `device` is where x lives; every layer entry checks it. Dropout draws from rng.
+  // x: (N, C, H, W) -> logits (N, classes), valid until the next forward, on device().
+  // `device` is where x lives and must be device(). Dropout draws from rng.
   const T* forward(const T* x, const Shape& x_shape, Mode mode, Generator* rng, Device device = Device::CPU);
   // Softmax-CE on the last logits, then the backward of every layer: parameter gradients
-  // accumulate into the grads arena. labels: (N) in [0, classes). Returns the mean loss.
+  // accumulate into the grads arena. labels: (N) host values in [0, classes). Returns the
+  // mean loss (on CUDA: the loss kernel's value, read back).
   double backward_from_labels(const int32_t* labels, int64_t count);
 
   // When set, backward also writes dL/dx into input_gradient(): (N, C, H, W).
   void set_compute_input_gradient(bool on) { want_input_gradient_ = on; }
   const std::vector<T>& input_gradient() const { return input_gradient_; }
-  const std::vector<T>& probabilities() const { return probs_; }  // (N, classes) of the last loss
+  const std::vector<T>& probabilities() const { return probs_; }  // (N, classes) of the last loss, host
 
   // Layers, their outputs and d(loss)/d(output) of the last forward/backward.
   std::size_t layer_count() const { return layers_.size(); }
   Layer<T>& layer(std::size_t i) { return *layers_[i]; }
   std::string activation_name(std::size_t i) const;
   const Shape& output_shape(std::size_t i) const { return shapes_[i + 1]; }
-  const std::vector<T>& output(std::size_t i) const { return outputs_[i]; }
-  const std::vector<T>& output_gradient(std::size_t i) const { return output_grads_[i]; }
+  // Host buffers of a CPU network (throw on CUDA: use the *_values copies there).
+  const std::vector<T>& output(std::size_t i) const;
+  const std::vector<T>& output_gradient(std::size_t i) const;
+  // Host copies, any device (CUDA: synchronises with the stream first).
+  std::vector<T> output_values(std::size_t i) const;
+  std::vector<T> output_gradient_values(std::size_t i) const;
   // The dropout layers in order (masks may be injected there).
   std::vector<Dropout<T>*> dropout_layers();
 
  private:
   void add(std::unique_ptr<Layer<T>> layer);
   void resize_buffers(const Shape& x_shape);
+  T* output_data(std::size_t i);       // layer i's output on device()
+  T* output_grad_data(std::size_t i);  // d(loss)/d(output i) on device()
+  double loss_on_cuda(const int32_t* labels, int64_t n);
+  std::vector<T> download(const T* data, int64_t count) const;
 
   Architecture arch_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::vector<ParamSpec> param_specs_, state_specs_;
   std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i+1] = output of layer i
-  std::vector<std::vector<T>> outputs_, output_grads_;
+  std::vector<std::vector<T>> outputs_, output_grads_;  // CPU network
+  // CUDA network: device buffers of the same shapes, the labels (N) int32, loss scratch,
+  // and the input gradient (N, C, H, W).
+  std::vector<std::shared_ptr<void>> device_outputs_, device_output_grads_;
+  std::shared_ptr<void> device_labels_, device_loss_scratch_, device_input_gradient_;
+  Device device_ = Device::CPU;
+  cuda::CudaContext* cuda_ = nullptr;
   std::vector<T> probs_, input_gradient_;
   T* params_ = nullptr;
   T* state_ = nullptr;

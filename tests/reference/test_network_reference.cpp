@@ -3,7 +3,8 @@
 // tests/data/reference/network/README.md). Every case folder is run: layers/<case>/
 // dispatches on layer.json "type", net_*/ on net.json. Each case runs the float32
 // engine path (the real layers / Model / Adam) at the README's float32 tolerances and
-// the double instantiation of the same code at the float64 level.
+// the double instantiation of the same code at the float64 level. The whole-network cases
+// also run on CUDA (suite "gpu", skipped without a device) at the same float32 tolerances.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "engine/nn/layers.h"
 #include "engine/nn/model.h"
 #include "engine/nn/network.h"
+#include "support/gpu.h"
 #include "support/reference.h"
 
 using namespace ser;
@@ -264,13 +266,16 @@ void check_activations(Network<T>& net, const fs::path& dir, double tol_act, dou
   for (const auto& [name, ref] : load_folder(dir / "activations")) {
     const auto stat = name.find("_batch_");
     if (stat != std::string::npos) {
+      // Batch statistics are host vectors of a CPU network only; on CUDA they are checked
+      // through the moving statistics after the step and by the gpu parity suite.
+      if (net.device() != Device::CPU) continue;
       auto& bn = bn_layer(net, name.substr(0, stat));
       expect_close(tag + " activations/" + name, name.substr(stat + 7) == "mean" ? bn.batch_mean() : bn.batch_var(),
                    ref, tol_stats);
     } else {
       const std::size_t i = activation_index(net, name);
       REQUIRE(net.output_shape(i) == ref.shape);
-      expect_close(tag + " activations/" + name, net.output(i), ref, tol_act);
+      expect_close(tag + " activations/" + name, net.output_values(i), ref, tol_act);
     }
   }
 }
@@ -278,11 +283,12 @@ void check_activations(Network<T>& net, const fs::path& dir, double tol_act, dou
 template <typename T>
 void check_activation_grads(Network<T>& net, const fs::path& dir, double tol, const std::string& tag) {
   for (const auto& [name, ref] : load_folder(dir / "activation_grads"))
-    expect_close(tag + " activation_grads/" + name, net.output_gradient(activation_index(net, name)), ref, tol);
+    expect_close(tag + " activation_grads/" + name, net.output_gradient_values(activation_index(net, name)), ref, tol);
 }
 
-void run_net_case_f32(const fs::path& dir) {
-  const std::string tag = dir.filename().string() + " [f32]";
+// The float32 engine on `device` (CPU, or CUDA in strict FP32: the same tolerances hold).
+void run_net_case_f32(const fs::path& dir, Device device) {
+  const std::string tag = dir.filename().string() + (device == Device::CPU ? " [f32]" : " [f32 cuda]");
   const auto net_json = read_json(dir / "net.json");
   const Architecture arch = architecture_of(net_json);
   const AdamConfig adam_cfg{net_json.at("adam").at("learning_rate").get<double>(),
@@ -293,7 +299,7 @@ void run_net_case_f32(const fs::path& dir) {
   std::map<std::string, Tensor> initial;
   for (const auto& [name, ref] : params_ref) initial[name] = Tensor::from_vector(ref.shape, cast<float>(ref.values));
 
-  Model model(arch);
+  Model model(arch, device);
   model.load_named_state(initial);
   std::vector<Tensor> masks;
   for (std::size_t k = 1; k <= arch.dense_units.size(); ++k) {
@@ -327,7 +333,7 @@ void run_net_case_f32(const fs::path& dir) {
   CHECK(grads.size() == grads_ref.size());
 
   // Moving statistics after the Train forward, and one Adam step (t = 1, zero moments).
-  Adam adam(adam_cfg, model.parameter_count());
+  Adam adam(adam_cfg, model.parameter_count(), device);
   adam.step(model.parameters(), model.gradients());
   const auto after = load_folder(dir / "after_step");
   const double lr = adam_cfg.lr, c = adam_cfg.epsilon / std::sqrt(1.0 - adam_cfg.beta2);
@@ -355,12 +361,12 @@ void run_net_case_f32(const fs::path& dir) {
 
   // Optimizer in isolation: Adam on float(params) with float(reference grads).
   {
-    Model iso(arch);
+    Model iso(arch, device);
     iso.load_named_state(initial);
     std::map<std::string, Tensor> g;
     for (const auto& [name, ref] : grads_ref) g[name] = Tensor::from_vector(ref.shape, cast<float>(ref.values));
     for (auto& [name, view] : iso.named_gradients()) view.copy_from(g.at(name));
-    Adam iso_adam(adam_cfg, iso.parameter_count());
+    Adam iso_adam(adam_cfg, iso.parameter_count(), device);
     iso_adam.step(iso.parameters(), iso.gradients());
     for (auto& [name, view] : iso.named_state())
       if (grads_ref.count(name) == 1)
@@ -368,7 +374,7 @@ void run_net_case_f32(const fs::path& dir) {
   }
 
   // Inference mode with the ORIGINAL moving statistics.
-  Model eval(arch);
+  Model eval(arch, device);
   eval.load_named_state(initial);
   const std::vector<float> eval_logits = eval.forward(x, Mode::Eval).to_vector();
   expect_close(tag + " eval_logits", eval_logits, load(dir / "eval_logits.npy"), kTolEval);
@@ -441,8 +447,22 @@ TEST_CASE("every whole-network reference case matches: activations, gradients, A
   REQUIRE_MESSAGE(!cases.empty(), "no net_* cases under " << (test::reference_root() / "network").string());
   for (const auto& dir : cases) {
     CAPTURE(dir.string());
-    run_net_case_f32(dir);
+    run_net_case_f32(dir, Device::CPU);
     run_net_case_f64(dir);
+  }
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("every whole-network reference case matches on CUDA (strict FP32)") {
+  SER_REQUIRE_GPU();
+  const auto cases = test::reference_cases("network", "net.json");
+  REQUIRE_MESSAGE(!cases.empty(), "no net_* cases under " << (test::reference_root() / "network").string());
+  for (const auto& dir : cases) {
+    CAPTURE(dir.string());
+    run_net_case_f32(dir, Device::CUDA);
   }
 }
 

@@ -1,0 +1,70 @@
+// The CUDA side of engine/nn/cuda_backend.h: the shared context, stream ordering helpers,
+// the loss and the optimizer step behind plain C++ signatures.
+#include <memory>
+#include <mutex>
+
+#include "engine/core/device.h"
+#include "engine/cuda/check.h"
+#include "engine/cuda/context.h"
+#include "engine/nn/cuda_backend.h"
+#include "kernels/adam.h"
+#include "kernels/softmax_cross_entropy.h"
+
+namespace ser::cuda {
+
+CudaContext& default_context() {
+  static std::once_flag once;
+  static std::unique_ptr<CudaContext> context;
+  std::call_once(once, [] {
+    SER_CHECK(cuda_device_available(), "no usable CUDA device: {}", cuda_device_description());
+    context = std::make_unique<CudaContext>();
+  });
+  SER_CHECK(context != nullptr, "the CUDA context could not be created earlier in this process");
+  return *context;
+}
+
+void wait_for_legacy_stream(CudaContext& ctx) {
+  cudaEvent_t event = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  CUDA_CHECK(cudaEventRecord(event, cudaStreamLegacy));
+  CUDA_CHECK(cudaStreamWaitEvent(ctx.stream(), event, 0));
+  CUDA_CHECK(cudaEventDestroy(event));  // released once the wait completes
+}
+
+void synchronize(CudaContext& ctx) { ctx.synchronize(); }
+
+void copy_device_to_device(CudaContext& ctx, void* dst, const void* src, std::size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+}
+
+void copy_host_to_device(CudaContext& ctx, void* dst, const void* src, std::size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx.stream()));
+}
+
+void fill_zero(CudaContext& ctx, void* dst, std::size_t bytes) {
+  CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx.stream()));
+}
+
+double softmax_cross_entropy(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
+                             float* dlogits, float* loss_sum, int32_t* correct) {
+  CUDA_CHECK(cudaMemsetAsync(loss_sum, 0, sizeof(float), ctx.stream()));
+  CUDA_CHECK(cudaMemsetAsync(correct, 0, sizeof(int32_t), ctx.stream()));
+  kernels::softmax_cross_entropy_forward_backward(logits, labels, n, k, dlogits, loss_sum,
+                                                  reinterpret_cast<int*>(correct), ctx.stream());
+  float total = 0.0f;
+  CUDA_CHECK(cudaMemcpyAsync(&total, loss_sum, sizeof(float), cudaMemcpyDeviceToHost, ctx.stream()));
+  ctx.synchronize();
+  return static_cast<double>(total) / static_cast<double>(n);
+}
+
+void adam_step(CudaContext& ctx, float* params, const float* grads, float* m, float* v, int64_t n, double lr,
+               double beta1, double beta2, double epsilon, int64_t t) {
+  kernels::AdamHyper hyper;
+  hyper.learning_rate = lr;
+  hyper.beta1 = beta1;
+  hyper.beta2 = beta2;
+  hyper.epsilon = epsilon;
+  kernels::adam_step(params, grads, m, v, n, hyper, t, ctx.stream());
+}
+
+}  // namespace ser::cuda

@@ -1,0 +1,46 @@
+// The seam between the host-only engine (engine/nn, compiled in every build) and the CUDA
+// backend (engine/cuda, compiled only with CUDA). Plain C++ declarations, no CUDA headers:
+// the CUDA build defines them in engine/cuda/backend.cu, the CPU-only build in
+// engine/nn/cuda_backend_cpu_only.cpp, where every entry throws a clear "built without
+// CUDA" error (never a silent fallback).
+//
+// Stream discipline: all layer work is queued on the context's stream, which is
+// NON-BLOCKING (it does not order itself after the legacy default stream that plain
+// cudaMemcpy / cudaMemset use). Tensor copies and allocations go through the legacy stream,
+// so the Model calls wait_for_legacy_stream() before it queues work that reads them, and
+// synchronize() before it hands device results to code that reads them with cudaMemcpy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ser::cuda {
+
+class CudaContext;
+
+// The process-wide context of device 0 (created on first use; throws without a device).
+// Model and Adam on Device::CUDA share it, so all their work is ordered on one stream.
+CudaContext& default_context();
+
+// Makes the context's stream wait for everything queued so far on the legacy default
+// stream (event record + stream wait; the host does not block).
+void wait_for_legacy_stream(CudaContext& ctx);
+// Blocks the host until the context's stream is idle.
+void synchronize(CudaContext& ctx);
+
+// Asynchronous on the context's stream.
+void copy_device_to_device(CudaContext& ctx, void* dst, const void* src, std::size_t bytes);
+void copy_host_to_device(CudaContext& ctx, void* dst, const void* src, std::size_t bytes);
+void fill_zero(CudaContext& ctx, void* dst, std::size_t bytes);
+
+// Softmax cross-entropy of logits (N, K) (device) against labels (N) (device int32):
+// writes dlogits (N, K) (device) and returns the mean loss (synchronises: it reads it back).
+// loss_sum: (1) float, correct: (1) int32, device scratch.
+double softmax_cross_entropy(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
+                             float* dlogits, float* loss_sum, int32_t* correct);
+
+// One Keras Adam step t (t >= 1) over n values of device arenas, queued on the stream.
+void adam_step(CudaContext& ctx, float* params, const float* grads, float* m, float* v, int64_t n, double lr,
+               double beta1, double beta2, double epsilon, int64_t t);
+
+}  // namespace ser::cuda

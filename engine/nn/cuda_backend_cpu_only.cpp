@@ -1,0 +1,27 @@
+// engine/nn/cuda_backend.h in the CPU-only build: every entry throws a clear error.
+#include "engine/core/error.h"
+#include "engine/nn/cuda_backend.h"
+
+namespace ser::cuda {
+
+namespace {
+[[noreturn]] void no_cuda(const char* what) {
+  SER_FAIL("{}: ser was built without the CUDA backend (configure with a CUDA toolkit and cuDNN)", what);
+}
+}  // namespace
+
+CudaContext& default_context() { no_cuda("the CUDA context"); }
+void wait_for_legacy_stream(CudaContext&) { no_cuda("wait_for_legacy_stream"); }
+void synchronize(CudaContext&) { no_cuda("synchronize"); }
+void copy_device_to_device(CudaContext&, void*, const void*, std::size_t) { no_cuda("a device copy"); }
+void copy_host_to_device(CudaContext&, void*, const void*, std::size_t) { no_cuda("a device copy"); }
+void fill_zero(CudaContext&, void*, std::size_t) { no_cuda("fill_zero"); }
+double softmax_cross_entropy(CudaContext&, const float*, const int32_t*, int64_t, int, float*, float*, int32_t*) {
+  no_cuda("the CUDA loss");
+}
+void adam_step(CudaContext&, float*, const float*, float*, float*, int64_t, double, double, double, double,
+               int64_t) {
+  no_cuda("the CUDA Adam step");
+}
+
+}  // namespace ser::cuda

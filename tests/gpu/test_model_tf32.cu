@@ -1,0 +1,62 @@
+// TF32 math mode of the CUDA Model (suite "gpu"): CudaContext::set_math_mode switches
+// cuBLAS and the cuDNN convolution plans (re-measured per math mode) to tensor-core TF32;
+// the logits must stay near the strict-FP32 ones, and switching back must restore the
+// strict plans. A .cu file because it uses the CUDA-only CudaContext header.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/cuda/context.h"
+#include "engine/nn/model.h"
+#include "support/gpu.h"
+
+using namespace ser;
+using namespace ser::nn;
+
+namespace {
+std::vector<float> uniform(int64_t n, float lo, float hi, uint32_t seed) {
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (float& x : v) x = dist(engine);
+  return v;
+}
+
+double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double worst = 0, scale = 1;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::fabs(double(got[i]) - double(want[i])));
+    scale = std::max(scale, std::fabs(double(want[i])));
+  }
+  return worst / scale;
+}
+}  // namespace
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("Model on CUDA: TF32 math mode runs and stays near strict FP32") {
+  SER_REQUIRE_GPU();
+  Architecture arch;
+  arch.height = 32;
+  arch.width = 32;
+  arch.conv_channels = {8, 16};
+  arch.dense_units = {32};
+  arch.classes = 4;
+  Model gpu(arch, Device::CUDA);
+  Generator init(3);
+  gpu.initialize(init);
+  const Tensor x = Tensor::from_vector(Shape{4, 1, 32, 32}, uniform(4 * 32 * 32, -1, 1, 9));
+  const std::vector<float> strict = gpu.forward(x, Mode::Eval).to_vector();
+  cuda::CudaContext& ctx = *gpu.cuda_context();
+  ctx.set_math_mode(cuda::MathMode::AllowTf32);
+  const std::vector<float> tf32 = gpu.forward(x, Mode::Eval).to_vector();
+  ctx.set_math_mode(cuda::MathMode::StrictFp32);
+  // TF32 keeps 10 mantissa bits: ~1e-3 relative per product; three layers deep, 2e-2.
+  CHECK(relative_error(tf32, strict) <= 2e-2);
+  CHECK(relative_error(gpu.forward(x, Mode::Eval).to_vector(), strict) <= 1e-6);  // back to strict plans
+}
+
+}  // TEST_SUITE
