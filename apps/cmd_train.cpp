@@ -34,7 +34,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")->capture_default_str();
   cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
       ->capture_default_str();
-  cmd->add_option("--device", opts->device, "auto|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--device", opts->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--cache", opts->cache_dir, "Feature cache folder ('none' disables; default ~/.cache/ser/features)");
   cmd->add_option("--threads", opts->threads, "Feature extraction threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--resume", *resume, "Continue the interrupted run in this folder (its options are reused)");
