@@ -2,8 +2,9 @@
 // network's shapes, batch 16 (the protocol's) and 256. Each case first checks one output
 // against a CPU loop, then times the kernel alone with CUDA events (UseManualTime) after
 // flushing L2 (a cudaMemsetAsync over twice the L2 size), and reports the bytes the
-// kernel must move and the achieved GB/s. Without a device every case calls
-// SkipWithError("no CUDA device"): never a fabricated time.
+// kernel must move, its FLOPs (multiply-adds as 2, exp/sqrt/division as 1) and
+// frac_of_peak against the GPU ceilings measured in the same run (bench/roofline.h).
+// Without a device every case calls SkipWithError("no CUDA device"): never a fabricated time.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "engine/core/device.h"
 #include "engine/core/philox.h"
 #include "engine/cuda/check.h"
+#include "bench/ceilings_gpu.h"
 #include "kernels/adam.h"
 #include "kernels/bias_relu.h"
 #include "kernels/confusion.h"
@@ -41,42 +43,15 @@ std::vector<float> random_floats(int64_t n, float low, float high, uint32_t seed
   return v;
 }
 
-// Times `launch` once per iteration: L2 flushed, then events around the launch only.
-// bytes: what the kernel must read + write at least once (for the GB/s counter).
-void time_on_device(benchmark::State& state, const std::function<void(cudaStream_t)>& launch, double bytes) {
-  int device = 0, l2_bytes = 0;
-  CUDA_CHECK(cudaGetDevice(&device));
-  CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device));
-  DeviceArray<uint8_t> flush(2 * int64_t(l2_bytes));
-  cudaStream_t stream;
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaStreamCreate(&stream));
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  double total_seconds = 0;
-  for (auto _ : state) {
-    CUDA_CHECK(cudaMemsetAsync(flush.data(), 0, flush.bytes(), stream));
-    CUDA_CHECK(cudaEventRecord(start, stream));
-    launch(stream);
-    CUDA_CHECK(cudaEventRecord(stop, stream));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms * 1e-3);
-    total_seconds += ms * 1e-3;
-  }
-  state.counters["bytes"] = bytes;
-  if (total_seconds > 0) state.counters["GB/s"] = bytes * double(state.iterations()) / total_seconds / 1e9;
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-  CUDA_CHECK(cudaStreamDestroy(stream));
+// Event-timed loop (L2 flushed, bench/ceilings_gpu.h), then the roofline counters against
+// the GPU ceilings (copy bandwidth; FP32 SGEMM): these kernels are all memory-bound.
+void time_and_report(benchmark::State& state, const std::function<void(cudaStream_t)>& launch, double bytes,
+                     double flops) {
+  const double seconds = bench::time_on_device(state, launch);
+  bench::report_roofline(state, bytes, flops, bench::gpu_ceilings().fp32, seconds);
 }
 
-bool skip_without_device(benchmark::State& state) {
-  if (cuda_device_available()) return false;
-  state.SkipWithError("no CUDA device");
-  return true;
-}
+using bench::skip_without_device;
 
 bool close(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
   for (std::size_t i = 0; i < got.size(); ++i)
@@ -86,7 +61,7 @@ bool close(const std::vector<float>& got, const std::vector<float>& want, double
 
 // ---- cases ----------------------------------------------------------------------------
 
-void BM_softmax_cross_entropy(benchmark::State& state) {
+void BM_softmax_cross_entropy_gpu(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const int64_t n = state.range(0);
   const auto logits = random_floats(n * kClasses, -3, 3, 1);
@@ -110,10 +85,10 @@ void BM_softmax_cross_entropy(benchmark::State& state) {
   }
   if (std::fabs(d_loss.download()[0] - want_loss) > 1e-5 * std::fabs(want_loss) + 1e-6)
     return state.SkipWithError("loss differs from the CPU loop");
-  time_on_device(state, launch, double(n) * (2 * kClasses * 4 + 4));
+  time_and_report(state, launch, double(n) * (2 * kClasses * 4 + 4), 8.0 * n * kClasses);
 }
 
-void BM_adam_step(benchmark::State& state) {
+void BM_adam_step_gpu(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const int64_t n = kSeedNetParameters;
   const auto w0 = random_floats(n, -1, 1, 2), g = random_floats(n, -0.1f, 0.1f, 3);
@@ -130,15 +105,15 @@ void BM_adam_step(benchmark::State& state) {
   for (int64_t i = 0; i < n; ++i)
     if (std::fabs(got[i] - want[i]) > 1e-6) return state.SkipWithError("Adam differs from the CPU loop");
   int64_t t = 1;
-  time_on_device(state, [&](cudaStream_t s) { kernels::adam_step(w.data(), d_g.data(), m.data(), v.data(), n, h, ++t, s); },
-                 double(n) * 28);
+  time_and_report(state, [&](cudaStream_t s) { kernels::adam_step(w.data(), d_g.data(), m.data(), v.data(), n, h, ++t, s); },
+                 double(n) * 28, 12.0 * n);
 }
 
 // Seed-net conv outputs (C, HW) by layer index 0..3.
 constexpr int64_t kConvChannels[4] = {32, 64, 128, 256};
 constexpr int64_t kConvPlane[4] = {126 * 126, 61 * 61, 28 * 28, 12 * 12};
 
-void BM_bias_relu_conv(benchmark::State& state, bool backward) {
+void BM_bias_relu_conv_gpu(benchmark::State& state, bool backward) {
   if (skip_without_device(state)) return;
   const int64_t n = state.range(0), c = kConvChannels[state.range(1)], hw = kConvPlane[state.range(1)];
   const int64_t total = n * c * hw;
@@ -150,15 +125,15 @@ void BM_bias_relu_conv(benchmark::State& state, bool backward) {
   for (int64_t i = 0; i < total; ++i) want[i] = std::max(z[i] + bias[(i / hw) % c], 0.0f);
   if (!close(y.download(), want, 0)) return state.SkipWithError("bias_relu_forward differs from the CPU loop");
   if (backward)
-    time_on_device(state, [&](cudaStream_t s) {
+    time_and_report(state, [&](cudaStream_t s) {
       kernels::bias_relu_backward(dy.data(), y.data(), n, c, hw, dbias.data(), workspace.data(), s);
-    }, double(total) * 12);
+    }, double(total) * 12, 2.0 * total);
   else
-    time_on_device(state, [&](cudaStream_t s) { kernels::bias_relu_forward(y.data(), d_bias.data(), n, c, hw, s); },
-                   double(total) * 8);
+    time_and_report(state, [&](cudaStream_t s) { kernels::bias_relu_forward(y.data(), d_bias.data(), n, c, hw, s); },
+                   double(total) * 8, 2.0 * total);
 }
 
-void BM_bias_relu_dense(benchmark::State& state, bool backward) {
+void BM_bias_relu_dense_gpu(benchmark::State& state, bool backward) {
   if (skip_without_device(state)) return;
   const int64_t n = state.range(0), c = state.range(1);
   const auto z = random_floats(n * c, -1, 1, 7), bias = random_floats(c, -0.2f, 0.2f, 8);
@@ -168,15 +143,15 @@ void BM_bias_relu_dense(benchmark::State& state, bool backward) {
   for (int64_t i = 0; i < n * c; ++i) want[i] = std::max(z[i] + bias[i % c], 0.0f);
   if (!close(y.download(), want, 0)) return state.SkipWithError("bias_relu_dense_forward differs from the CPU loop");
   if (backward)
-    time_on_device(state, [&](cudaStream_t s) {
+    time_and_report(state, [&](cudaStream_t s) {
       kernels::bias_relu_dense_backward(dy.data(), y.data(), n, c, dbias.data(), s);
-    }, double(n * c) * 12);
+    }, double(n * c) * 12, 2.0 * n * c);
   else
-    time_on_device(state, [&](cudaStream_t s) { kernels::bias_relu_dense_forward(y.data(), d_bias.data(), n, c, s); },
-                   double(n * c) * 8);
+    time_and_report(state, [&](cudaStream_t s) { kernels::bias_relu_dense_forward(y.data(), d_bias.data(), n, c, s); },
+                   double(n * c) * 8, 2.0 * n * c);
 }
 
-void BM_dropout(benchmark::State& state, bool backward) {
+void BM_dropout_gpu(benchmark::State& state, bool backward) {
   if (skip_without_device(state)) return;
   const int64_t n = state.range(0) * state.range(1);  // (B, features)
   const float p = 0.5f;
@@ -188,15 +163,15 @@ void BM_dropout(benchmark::State& state, bool backward) {
     if (got[i] != (philox_uniform_at(42, 7, uint64_t(i)) >= p ? 1 : 0))
       return state.SkipWithError("dropout mask differs from philox_uniform_at");
   if (backward)
-    time_on_device(state, [&](cudaStream_t s) { kernels::dropout_backward(y.data(), mask.data(), x.data(), n, p, s); },
-                   double(n) * 9);
+    time_and_report(state, [&](cudaStream_t s) { kernels::dropout_backward(y.data(), mask.data(), x.data(), n, p, s); },
+                   double(n) * 9, double(n));
   else
-    time_on_device(state, [&](cudaStream_t s) {
+    time_and_report(state, [&](cudaStream_t s) {
       kernels::dropout_forward(x.data(), y.data(), mask.data(), n, p, 42, 7, s);
-    }, double(n) * 9);
+    }, double(n) * 9, double(n));
 }
 
-void BM_gather_rows(benchmark::State& state) {
+void BM_gather_rows_gpu(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const int64_t b = state.range(0), m = kResidentSamples, d = kSampleFloats;
   const auto src = random_floats(m * d, -1, 1, 11);
@@ -208,12 +183,12 @@ void BM_gather_rows(benchmark::State& state) {
   std::vector<float> want(b * d);
   for (int64_t r = 0; r < b; ++r) std::copy_n(&src[indices[r] * d], d, &want[r * d]);
   if (!close(dst.download(), want, 0)) return state.SkipWithError("gather differs from the CPU loop");
-  time_on_device(state, [&](cudaStream_t s) {
+  time_and_report(state, [&](cudaStream_t s) {
     kernels::gather_rows(dst.data(), d_src.data(), m, d, d_indices.data(), b, s);
-  }, double(b) * (2 * d * 4 + 8));
+  }, double(b) * (2 * d * 4 + 8), 0);
 }
 
-void BM_confusion_from_logits(benchmark::State& state) {
+void BM_confusion_from_logits_gpu(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const int64_t n = state.range(0);
   const auto logits = random_floats(n * kClasses, -3, 3, 12);
@@ -229,9 +204,9 @@ void BM_confusion_from_logits(benchmark::State& state) {
     ++want[labels[r] * kClasses + int(std::max_element(x, x + kClasses) - x)];  // first maximum
   }
   if (confusion.download() != want) return state.SkipWithError("confusion differs from the CPU loop");
-  time_on_device(state, [&](cudaStream_t s) {
+  time_and_report(state, [&](cudaStream_t s) {
     kernels::confusion_update_from_logits(d_logits.data(), d_labels.data(), n, kClasses, confusion.data(), s);
-  }, double(n) * (kClasses * 4 + 4));
+  }, double(n) * (kClasses * 4 + 4), double(n) * kClasses);
 }
 
 }  // namespace
@@ -239,13 +214,13 @@ void BM_confusion_from_logits(benchmark::State& state) {
 #define SER_GPU_BENCH(fn) BENCHMARK(fn)->UseManualTime()->Unit(benchmark::kMicrosecond)
 #define SER_GPU_BENCH_CAPTURE(fn, name, backward) \
   BENCHMARK_CAPTURE(fn, name, backward)->UseManualTime()->Unit(benchmark::kMicrosecond)
-SER_GPU_BENCH(BM_softmax_cross_entropy)->Arg(16)->Arg(256);
-SER_GPU_BENCH(BM_adam_step);
-SER_GPU_BENCH(BM_gather_rows)->Arg(16)->Arg(256);
-SER_GPU_BENCH(BM_confusion_from_logits)->Arg(16)->Arg(256);
-SER_GPU_BENCH_CAPTURE(BM_bias_relu_conv, forward, false)->ArgsProduct({{16, 256}, {0, 1, 2, 3}})->ArgNames({"batch", "layer"});
-SER_GPU_BENCH_CAPTURE(BM_bias_relu_conv, backward, true)->ArgsProduct({{16, 256}, {0, 1, 2, 3}})->ArgNames({"batch", "layer"});
-SER_GPU_BENCH_CAPTURE(BM_bias_relu_dense, forward, false)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
-SER_GPU_BENCH_CAPTURE(BM_bias_relu_dense, backward, true)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
-SER_GPU_BENCH_CAPTURE(BM_dropout, forward, false)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
-SER_GPU_BENCH_CAPTURE(BM_dropout, backward, true)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
+SER_GPU_BENCH(BM_softmax_cross_entropy_gpu)->Arg(16)->Arg(256);
+SER_GPU_BENCH(BM_adam_step_gpu);
+SER_GPU_BENCH(BM_gather_rows_gpu)->Arg(16)->Arg(256);
+SER_GPU_BENCH(BM_confusion_from_logits_gpu)->Arg(16)->Arg(256);
+SER_GPU_BENCH_CAPTURE(BM_bias_relu_conv_gpu, forward, false)->ArgsProduct({{16, 256}, {0, 1, 2, 3}})->ArgNames({"batch", "layer"});
+SER_GPU_BENCH_CAPTURE(BM_bias_relu_conv_gpu, backward, true)->ArgsProduct({{16, 256}, {0, 1, 2, 3}})->ArgNames({"batch", "layer"});
+SER_GPU_BENCH_CAPTURE(BM_bias_relu_dense_gpu, forward, false)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
+SER_GPU_BENCH_CAPTURE(BM_bias_relu_dense_gpu, backward, true)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
+SER_GPU_BENCH_CAPTURE(BM_dropout_gpu, forward, false)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});
+SER_GPU_BENCH_CAPTURE(BM_dropout_gpu, backward, true)->ArgsProduct({{16, 256}, {512, 256}})->ArgNames({"batch", "features"});

@@ -1,30 +1,33 @@
-// CPU timings of the layers at the seed network's shapes (batch 16, 1 x 128 x 128
-// input) and of one whole training step (forward, softmax-CE, backward, Adam).
-// Conv and dense run through OpenBLAS (threads as OpenBLAS decides: OPENBLAS_NUM_THREADS).
-// Counters: FLOP/s of the GEMM work (2*M*N*K per GEMM) where it dominates.
+// CPU timings of every layer's forward and backward at the seed network's shapes, for
+// batch 16 (the protocol's) and 256 (a large batch), and of one whole training step
+// (forward, softmax-CE, backward, Adam) at batch 16. Input x: (N, C, H, W) NCHW; conv
+// weights OIHW; dense x (N, in), W (out, in).
+// Conv and dense run through OpenBLAS; the rest through the engine's thread pool, so all
+// cases use wall time (UseRealTime) and report roofline counters against the host
+// ceilings (bench/roofline.h): bytes = the least traffic (each tensor the op touches read
+// or written once), FLOPs = multiply-adds as 2, other arithmetic as 1.
 #include <benchmark/benchmark.h>
 
-#include <random>
 #include <vector>
 
+#include "bench/bench_data.h"
+#include "bench/ceilings_cpu.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/layers.h"
 #include "engine/nn/model.h"
 
 using namespace ser;
 using namespace ser::nn;
+using ser::bench::random_floats;
 
 namespace {
 
-constexpr int kBatch = 16;
-
-std::vector<float> random_values(int64_t n) {
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
+// Seed network per conv block b = 0..3: input channels, output channels, input side
+// (square), conv output side (3x3 valid), and the pooled side after it.
+constexpr int kConvIn[4] = {1, 32, 64, 128};
+constexpr int kConvOut[4] = {32, 64, 128, 256};
+constexpr int kConvInSide[4] = {128, 63, 30, 14};
+constexpr int kConvOutSide[4] = {126, 61, 28, 12};
 
 // Holds one layer with bound parameters and its buffers at a given input shape.
 struct LayerBench {
@@ -32,92 +35,129 @@ struct LayerBench {
   Shape x_shape, y_shape;
   std::vector<float> params, grads, state, x, y, dy, dx;
   LayerBench(Layer<float>& l, Shape xs) : layer(l), x_shape(xs), y_shape(l.output_shape(xs)) {
-    params = random_values(total_numel(l.parameter_specs()));
+    params = random_floats(total_numel(l.parameter_specs()), -0.1f, 0.1f, 1);
     grads.assign(params.size(), 0.0f);
     state.assign(static_cast<std::size_t>(total_numel(l.state_specs())), 1.0f);
     l.bind(params.data(), grads.data(), state.data());
-    x = random_values(xs.numel());
+    x = random_floats(xs.numel(), -1, 1, 2);
     y.resize(static_cast<std::size_t>(y_shape.numel()));
-    dy = random_values(y_shape.numel());
+    dy = random_floats(y_shape.numel(), -1, 1, 3);
     dx.resize(x.size());
   }
   void forward() { layer.forward({x.data(), x_shape}, {y.data(), y_shape}, Mode::Train); }
   void backward() { layer.backward({dy.data(), y_shape}, {dx.data(), x_shape}); }
 };
 
-void run_layer(benchmark::State& st, Layer<float>& layer, Shape xs, bool backward, double flops) {
+// Times the forward (backward = false) or the backward after one forward.
+void run_layer(benchmark::State& st, Layer<float>& layer, Shape xs, bool backward, double bytes, double flops) {
   LayerBench b(layer, xs);
   b.forward();
-  for (auto _ : st) {
+  const double seconds = bench::timed_loop(st, [&] {
     if (backward)
       b.backward();
     else
       b.forward();
-    benchmark::ClobberMemory();
-  }
-  if (flops > 0) st.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  });
+  bench::report_roofline(st, bytes, flops, bench::cpu_ceilings(), seconds);
 }
 
-// Seed conv blocks: input (16, Cin, H, W) -> 3x3 valid conv with Cout channels.
+#define SER_CPU_BENCH(fn) BENCHMARK(fn)->Unit(benchmark::kMillisecond)->UseRealTime()
+
+// Conv block b: (N, Cin, S, S) -> 3x3 valid conv -> (N, Cout, S-2, S-2), bias added.
+// The backward computes dW, db and dx (the model skips dx for the first block).
 void BM_conv2d_cpu(benchmark::State& st) {
-  const int cin = int(st.range(0)), cout = int(st.range(1)), hw = int(st.range(2)), backward = int(st.range(3));
+  const int n = int(st.range(0)), blk = int(st.range(1));
+  const bool backward = st.range(2) != 0;
+  const int cin = kConvIn[blk], cout = kConvOut[blk], s = kConvInSide[blk], so = kConvOutSide[blk];
   Conv2d<float> conv("conv", cin, cout, 3, 3);
-  const double out = double(hw - 2) * (hw - 2);
-  const double gemm = 2.0 * kBatch * cout * out * cin * 9;  // one forward GEMM
-  // backward: dW always, dx except for the first layer (Cin = 1 in the network; measured anyway here)
-  run_layer(st, conv, Shape{kBatch, cin, hw, hw}, backward != 0, backward ? 2 * gemm : gemm);
+  const double x = double(n) * cin * s * s, y = double(n) * cout * so * so, w = 9.0 * cin * cout;
+  const double gemm = 2.0 * y * cin * 9;  // one im2col GEMM over the batch
+  const double bytes = 4 * (backward ? y + x + w + 2 * w + x : x + w + y);
+  run_layer(st, conv, Shape{n, cin, s, s}, backward, bytes, backward ? 2 * gemm : gemm);
 }
-BENCHMARK(BM_conv2d_cpu)
-    ->ArgNames({"cin", "cout", "hw", "backward"})
-    ->Args({1, 32, 128, 0})->Args({1, 32, 128, 1})
-    ->Args({32, 64, 63, 0})->Args({32, 64, 63, 1})
-    ->Args({64, 128, 30, 0})->Args({64, 128, 30, 1})
-    ->Args({128, 256, 14, 0})->Args({128, 256, 14, 1})
-    ->Unit(benchmark::kMillisecond);
+SER_CPU_BENCH(BM_conv2d_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
-void BM_batchnorm2d_cpu(benchmark::State& st) {
-  BatchNorm2d<float> bn("bn", 32);
-  run_layer(st, bn, Shape{kBatch, 32, 126, 126}, st.range(0) != 0, 0);
+// The element-wise layers at each conv block's output (N, C, S, S).
+int64_t conv_output_numel(benchmark::State& st) {
+  const int blk = int(st.range(1));
+  return st.range(0) * kConvOut[blk] * int64_t(kConvOutSide[blk]) * kConvOutSide[blk];
 }
-BENCHMARK(BM_batchnorm2d_cpu)->ArgName("backward")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+Shape conv_output_shape(benchmark::State& st) {
+  const int blk = int(st.range(1));
+  return Shape{st.range(0), kConvOut[blk], kConvOutSide[blk], kConvOutSide[blk]};
+}
+
+// Training-mode batch norm: forward reads x and writes y (two-pass statistics in double
+// re-read x); backward reads dy and x, writes dx. ~8 / ~10 FLOPs per element.
+void BM_batchnorm2d_cpu(benchmark::State& st) {
+  const bool backward = st.range(2) != 0;
+  BatchNorm2d<float> bn("bn", kConvOut[st.range(1)]);
+  const double e = double(conv_output_numel(st));
+  run_layer(st, bn, conv_output_shape(st), backward, 4 * e * (backward ? 3 : 2), e * (backward ? 10 : 8));
+}
+SER_CPU_BENCH(BM_batchnorm2d_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
 void BM_relu_cpu(benchmark::State& st) {
+  const bool backward = st.range(2) != 0;
   ReLU<float> relu("relu");
-  run_layer(st, relu, Shape{kBatch, 32, 126, 126}, st.range(0) != 0, 0);
+  const double e = double(conv_output_numel(st));
+  run_layer(st, relu, conv_output_shape(st), backward, 4 * e * (backward ? 3 : 2), e);
 }
-BENCHMARK(BM_relu_cpu)->ArgName("backward")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+SER_CPU_BENCH(BM_relu_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
+// 2x2 max-pool: forward reads x, writes y and an int32 argmax per output; backward reads
+// dy and argmax, writes dx. 3 comparisons per output.
 void BM_maxpool2d_cpu(benchmark::State& st) {
+  const bool backward = st.range(2) != 0;
   MaxPool2d<float> pool("pool");
-  run_layer(st, pool, Shape{kBatch, 32, 126, 126}, st.range(0) != 0, 0);
+  const double in = double(conv_output_numel(st));
+  const double out = in / 4;
+  run_layer(st, pool, conv_output_shape(st), backward, 4 * in + 8 * out, backward ? 0 : 3 * out);
 }
-BENCHMARK(BM_maxpool2d_cpu)->ArgName("backward")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+SER_CPU_BENCH(BM_maxpool2d_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
-void BM_dense_cpu(benchmark::State& st) {  // fc1: 9216 -> 512
-  Dense<float> fc("fc1", 9216, 512);
-  const double gemm = 2.0 * kBatch * 9216 * 512;
-  run_layer(st, fc, Shape{kBatch, 9216}, st.range(0) != 0, st.range(0) ? 2 * gemm : gemm);
+// Dense (N, in) -> (N, out): the seed's fc1 9216 -> 512, fc2 512 -> 256, logits 256 -> 8.
+void BM_dense_cpu(benchmark::State& st) {
+  const int n = int(st.range(0)), in = int(st.range(1)), out = int(st.range(2));
+  const bool backward = st.range(3) != 0;
+  Dense<float> fc("fc", in, out);
+  const double gemm = 2.0 * n * in * out, w = double(in) * out;
+  const double bytes = 4 * (backward ? double(n) * out + double(n) * in + 3 * w + double(n) * in
+                                     : double(n) * in + w + double(n) * out);
+  run_layer(st, fc, Shape{n, in}, backward, bytes, backward ? 2 * gemm : gemm);
 }
-BENCHMARK(BM_dense_cpu)->ArgName("backward")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+SER_CPU_BENCH(BM_dense_cpu)
+    ->ArgNames({"batch", "in", "out", "backward"})
+    ->ArgsProduct({{16, 256}, {9216}, {512}, {0, 1}})
+    ->ArgsProduct({{16, 256}, {512}, {256}, {0, 1}})
+    ->ArgsProduct({{16, 256}, {256}, {8}, {0, 1}});
 
-// One full training step of the seed network: forward (Train, dropout from the RNG),
-// softmax-CE, backward of every layer, Adam over the 5.24 M-parameter arena.
+// One full training step of the seed network (6 classes, as RESULTS.md): forward (Train,
+// dropout from the RNG), softmax-CE, backward of every layer, Adam over the 5.24 M-parameter
+// arena. FLOPs: the conv and dense GEMMs (forward 1x, backward 2x, first conv's dx skipped).
 void BM_seed_train_step_cpu(benchmark::State& st) {
+  const int n = 16;
   Model model(Architecture::seed(6));
   Generator gen(42);
   model.initialize(gen);
-  const Tensor x = Tensor::from_vector(Shape{kBatch, 1, 128, 128}, random_values(kBatch * 128 * 128));
-  std::vector<int32_t> labels(kBatch);
-  for (int i = 0; i < kBatch; ++i) labels[i] = i % 6;
+  const Tensor x = Tensor::from_vector(Shape{n, 1, 128, 128}, random_floats(n * 128 * 128, -1, 1, 4));
+  std::vector<int32_t> labels(n);
+  for (int i = 0; i < n; ++i) labels[i] = i % 6;
   Adam adam(AdamConfig{}, model.parameter_count());
-  for (auto _ : st) {
+  const double seconds = bench::timed_loop(st, [&] {
     model.forward(x, Mode::Train, &gen);
     model.zero_grad();
     benchmark::DoNotOptimize(model.backward_from_labels(labels));
     adam.step(model.parameters(), model.gradients());
-  }
-  st.counters["samples/s"] = benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+  });
+  double gemm = 0;
+  for (int b = 0; b < 4; ++b)
+    gemm += 2.0 * n * kConvOut[b] * kConvOutSide[b] * kConvOutSide[b] * kConvIn[b] * 9 * (b == 0 ? 2 : 3);
+  gemm += 2.0 * n * (9216.0 * 512 + 512 * 256 + 256 * 6) * 3;
+  // bytes: parameters, gradients and Adam moments once each (the activations come on top).
+  bench::report_roofline(st, 4.0 * 5 * double(model.parameter_count()), gemm, bench::cpu_ceilings(), seconds);
+  st.counters["samples/s"] = benchmark::Counter(n, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_seed_train_step_cpu)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+SER_CPU_BENCH(BM_seed_train_step_cpu);
 
 }  // namespace
