@@ -65,6 +65,7 @@ void validate(const TrainOptions& o) {
   SER_CHECK(o.batch >= 1, "--batch must be at least 1, got {}", o.batch);
   SER_CHECK(o.lr > 0 && o.lr < 10, "--lr must be in (0, 10), got {}", o.lr);
   SER_CHECK(o.patience >= 1, "--patience must be at least 1, got {}", o.patience);
+  SER_CHECK(o.threads >= 0 && o.threads <= 1024, "--threads must be in [0, 1024] (0 = all cores), got {}", o.threads);
 }
 
 fs::path cache_of(const TrainOptions& o) {
@@ -115,6 +116,7 @@ TrainOutcome run_training(const TrainOptions& options, bool resume) {
   const auto t_start = std::chrono::steady_clock::now();
   const fs::path run = options.out_dir;
   fs::create_directories(run);
+  remove_stale_temp_files(run);  // left by a run that was killed mid-write
   const fs::path checkpoint_path = run / "checkpoint.safetensors";
   if (!resume) {
     const std::string json = options.to_json().dump(2) + "\n";

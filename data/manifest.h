@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "data/corpus.h"
@@ -17,5 +18,7 @@ void write_manifest(const std::filesystem::path& file, const std::vector<Manifes
 // Throws ser::Error naming the file and line of a missing header, a wrong field count, a
 // label that is not a non-negative integer, or one label index given two names.
 std::vector<ManifestEntry> read_manifest(const std::filesystem::path& file);
+// Parses the text of a manifest; `name` is used in error messages (fuzz entry point).
+std::vector<ManifestEntry> parse_manifest(const std::string& text, const std::string& name);
 
 }  // namespace ser::data

@@ -49,26 +49,47 @@ std::string identity_text(const FileIdentity& id, const LogMelConfig& cfg) {
   return fmt::format("{}\n{}\n{}\n{}", id.path, id.size, id.mtime_ns, cfg.key());
 }
 
-nlohmann::json read_index(const fs::path& file) {
+bool is_lower_hex(const std::string& s, std::size_t digits) {
+  if (s.size() != digits) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// The well-formed records of <dir>/index.json; a missing or unreadable index is empty.
+std::unordered_map<std::string, nlohmann::json> read_index(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return {};
   try {
     const auto bytes = read_file_bytes(file, std::size_t(1) << 30);
-    nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
-    if (j.is_object() && j.contains("entries") && j["entries"].is_object()) return j["entries"];
-  } catch (const std::exception&) {
-    // Missing or unreadable index: entries are validated on their own.
+    return parse_cache_index(bytes.data(), bytes.size());
+  } catch (const Error&) {
+    return {};  // unreadable: entries are validated on their own
   }
-  return nlohmann::json::object();
 }
 
 }  // namespace
+
+std::unordered_map<std::string, nlohmann::json> parse_cache_index(const unsigned char* data, std::size_t size) {
+  std::unordered_map<std::string, nlohmann::json> out;
+  const nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("entries") || !j["entries"].is_object()) return out;
+  if (j.contains("format") && j["format"] != "ser-feature-cache-v1") return out;
+  for (const auto& [key, rec] : j["entries"].items()) {
+    if (!is_lower_hex(key, 32) || !rec.is_object()) continue;
+    if (rec.contains("fnv1a64") && !(rec["fnv1a64"].is_string() && is_lower_hex(rec["fnv1a64"].get<std::string>(), 16)))
+      continue;
+    out.emplace(key, rec);
+  }
+  return out;
+}
 
 FeatureCache::FeatureCache(fs::path dir, const LogMelConfig& cfg) : dir_(std::move(dir)), cfg_(cfg) {
   cfg_.validate();
   std::error_code ec;
   fs::create_directories(dir_, ec);
   SER_CHECK(fs::is_directory(dir_), "feature cache {}: cannot create the folder: {}", dir_.string(), ec.message());
-  const nlohmann::json entries = read_index(dir_ / kIndexName);
-  for (const auto& [key, rec] : entries.items()) index_[key] = rec;
+  index_ = read_index(dir_ / kIndexName);
 }
 
 std::string FeatureCache::key_for(const fs::path& audio) const {
@@ -133,7 +154,8 @@ void FeatureCache::store(const std::string& key, const Tensor& image, const fs::
 
 void FeatureCache::flush_index() {
   std::lock_guard<std::mutex> lock(mutex_);
-  nlohmann::json entries = read_index(dir_ / kIndexName);
+  nlohmann::json entries = nlohmann::json::object();
+  for (const auto& [key, rec] : read_index(dir_ / kIndexName)) entries[key] = rec;
   for (const auto& [key, rec] : index_) entries[key] = rec;
   // Drop index lines whose entry file is gone (e.g. the user deleted some).
   for (auto it = entries.begin(); it != entries.end();) {

@@ -53,6 +53,13 @@ class FeatureCache {
   int64_t corrupt_ = 0;
 };
 
+// The records of an index.json image {"format": "ser-feature-cache-v1", "entries": {key:
+// record}} that are well formed: key = 32 lowercase hex digits, record = an object whose
+// "fnv1a64" (if present) is 16 lowercase hex digits. Everything else (bad JSON, another
+// format, malformed records) is dropped, never thrown: the index is advisory and every
+// entry is validated on its own when loaded (fuzz entry point).
+std::unordered_map<std::string, nlohmann::json> parse_cache_index(const unsigned char* data, std::size_t size);
+
 // 64-bit FNV-1a of bytes (used for keys and entry checksums).
 uint64_t fnv1a64(const void* data, std::size_t size, uint64_t seed = 0xcbf29ce484222325ull);
 

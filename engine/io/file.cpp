@@ -2,6 +2,7 @@
 #include "engine/io/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,8 +49,11 @@ void write_file_atomically(const std::filesystem::path& path, const void* data, 
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_err = errno;
+  const bool closed = ::close(fd) == 0;  // always closed, even when fsync failed
+  if (!synced || !closed) {
+    const int err = synced ? errno : sync_err;
     ::unlink(tmp.c_str());
     SER_FAIL("{}: flushing to disk failed ({}); the previous file, if any, is unchanged", path.string(),
              std::strerror(err));
@@ -60,6 +64,23 @@ void write_file_atomically(const std::filesystem::path& path, const void* data, 
     SER_FAIL("{}: cannot replace the file ({}); the previous file, if any, is unchanged", path.string(),
              std::strerror(err));
   }
+}
+
+int remove_stale_temp_files(const std::filesystem::path& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const std::size_t tag = name.rfind(".tmp.");
+    if (tag == std::string::npos || tag + 5 == name.size()) continue;
+    const std::string digits = name.substr(tag + 5);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or unknown)
+    std::error_code rm;
+    if (std::filesystem::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace ser

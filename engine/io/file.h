@@ -19,4 +19,9 @@ std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path,
 // whole new content was written and flushed. Throws ser::Error naming the file on failure.
 void write_file_atomically(const std::filesystem::path& path, const void* data, std::size_t size);
 
+// Removes the temporary files "<name>.tmp.<pid>" that write_file_atomically leaves in `dir`
+// when its process is killed mid-write, for pids that no longer run on this machine.
+// Returns how many it removed; never throws (what it cannot remove stays).
+int remove_stale_temp_files(const std::filesystem::path& dir);
+
 }  // namespace ser

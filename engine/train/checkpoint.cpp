@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "engine/core/error.h"
 #include "engine/io/safetensors.h"
 
@@ -33,6 +35,8 @@ ModelInfo read_info(const SafeTensors& file, const std::filesystem::path& path) 
   try {
     info.class_names = nlohmann::json::parse(meta(file, "classes", path)).get<std::vector<std::string>>();
     info.feature_config_json = meta(file, "features", path);
+    SER_CHECK(nlohmann::json::parse(info.feature_config_json).is_object(),
+              "{}: metadata 'features' is not a JSON object", path.string());
     const auto norm = nlohmann::json::parse(meta(file, "normalization", path));
     info.normalization = {norm.at("mean").get<double>(), norm.at("std").get<double>()};
   } catch (const nlohmann::json::exception& e) {
@@ -50,13 +54,26 @@ nn::Architecture architecture_of(const SafeTensors& file, const std::filesystem:
   }
 }
 
-std::map<std::string, Tensor> tensors_with_prefix(const SafeTensors& file, const std::string& prefix) {
+// The tensors named `prefix`... (all model weights for an empty prefix), as float32
+// tensors; a tensor of another dtype or with a NaN / Inf is refused naming the file.
+std::map<std::string, Tensor> tensors_with_prefix(const SafeTensors& file, const std::string& prefix,
+                                                  const std::filesystem::path& path) {
   std::map<std::string, Tensor> out;
   for (const auto& [name, array] : file.tensors) {
     const bool has = prefix.empty() ? name.find('.') != std::string::npos && name.rfind("adam.", 0) != 0 &&
                                           name.rfind("best.", 0) != 0
                                     : name.rfind(prefix, 0) == 0;
-    if (has) out.emplace(name.substr(prefix.size()), array.to_tensor());
+    if (!has) continue;
+    Tensor tensor;
+    try {
+      tensor = array.to_tensor();
+    } catch (const Error& e) {
+      SER_FAIL("{}: tensor '{}': {}", path.string(), name, e.what());
+    }
+    for (int64_t i = 0; i < tensor.numel(); ++i)
+      SER_CHECK(std::isfinite(tensor[i]), "{}: tensor '{}' holds a non-finite value ({}) at element {}",
+                path.string(), name, tensor[i], i);
+    out.emplace(name.substr(prefix.size()), std::move(tensor));
   }
   return out;
 }
@@ -112,7 +129,7 @@ LoadedModel load_model(const std::filesystem::path& path, Device device) {
   SER_CHECK(static_cast<int>(out.info.class_names.size()) == arch.classes,
             "{}: {} class names for a model with {} outputs", path.string(), out.info.class_names.size(), arch.classes);
   out.model = std::make_unique<nn::Model>(arch, device);
-  load_weights(*out.model, tensors_with_prefix(file, ""), path);
+  load_weights(*out.model, tensors_with_prefix(file, "", path), path);
   return out;
 }
 
@@ -146,7 +163,7 @@ void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Ad
   SER_CHECK(arch == model.architecture(), "{}: checkpoint architecture {} differs from this run's {}", path.string(),
             arch.to_json(), model.architecture().to_json());
   info = read_info(file, path);
-  load_weights(model, tensors_with_prefix(file, ""), path);
+  load_weights(model, tensors_with_prefix(file, "", path), path);
   const Tensor m = file.at("adam.m", path.string()).to_tensor();
   const Tensor v = file.at("adam.v", path.string()).to_tensor();
   SER_CHECK(m.numel() == adam.m().numel() && v.numel() == adam.v().numel(),
@@ -170,7 +187,7 @@ void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Ad
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("{}: malformed training state ({})", path.string(), e.what());
   }
-  state.best_weights = tensors_with_prefix(file, "best.");
+  state.best_weights = tensors_with_prefix(file, "best.", path);
 }
 
 }  // namespace ser::train

@@ -58,14 +58,18 @@ TEST_SUITE("data") {
 
 TEST_CASE("split: holdout is stratified per class within one file and partitions the entries") {
   const auto entries = make_entries(12);
-  for (auto [val, test] : {std::pair{0.15, 0.15}, std::pair{0.1, 0.25}, std::pair{0.0, 0.3}}) {
+  // Plain variables, not structured bindings: C++17 lambdas (CAPTURE) cannot capture those.
+  for (const auto& fractions : {std::pair{0.15, 0.15}, std::pair{0.1, 0.25}, std::pair{0.0, 0.3}}) {
+    const double val = fractions.first, test = fractions.second;
     CAPTURE(val);
     CAPTURE(test);
     const Split s = make_split(entries, Protocol::Holdout, 42, val, test);
     check_partition(entries.size(), {&s.train, &s.validation, &s.test});
     const auto totals = class_totals(entries), in_val = class_counts(entries, s.validation),
                in_test = class_counts(entries, s.test);
-    for (const auto& [c, n] : totals) {
+    for (const auto& total : totals) {
+      const auto c = total.first;
+      const auto n = total.second;
       CAPTURE(c);
       CHECK(std::abs(in_test.count(c) ? in_test.at(c) - n * test : -n * test) <= 1.0);
       CHECK(std::abs(in_val.count(c) ? in_val.at(c) - n * val : -n * val) <= 1.0);
@@ -107,7 +111,7 @@ TEST_CASE("split: speaker protocol keeps each speaker in one part, near the targ
       parts_of_speaker[e.corpus + "/" + e.speaker].insert(p);
     }
   CHECK(parts_of_speaker.size() == 20);
-  for (const auto& [speaker, in] : parts_of_speaker) CHECK_MESSAGE(in.size() == 1, speaker);
+  for (const auto& parts : parts_of_speaker) CHECK_MESSAGE(parts.second.size() == 1, parts.first);
   const double n = static_cast<double>(entries.size());
   CHECK(s.validation.size() / n == doctest::Approx(0.15).epsilon(0.5));  // within 15 % +- 7.5 points
   CHECK(s.test.size() / n == doctest::Approx(0.15).epsilon(0.5));

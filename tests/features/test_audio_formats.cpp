@@ -38,8 +38,8 @@ TEST_CASE("FLAC 16-bit stereo decodes exactly like the WAV of the same codes") {
   test::TempDir dir;
   std::vector<int> codes;  // (frames, 2) interleaved 16-bit codes, left-aligned in int32
   for (int i = 0; i < 3000; ++i) {
-    codes.push_back(static_cast<int>(std::lround(20000 * std::sin(0.01 * i))) << 16);
-    codes.push_back(static_cast<int>((i * 37) % 65536 - 32768) << 16);
+    codes.push_back(static_cast<int>(std::lround(20000 * std::sin(0.01 * i))) * 65536);  // * 2^16, not << 16: left-shifting a negative int is UB in C++17
+    codes.push_back(static_cast<int>((i * 37) % 65536 - 32768) * 65536);
   }
   write_ints(dir / "a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 22050, 2, codes);
   write_ints(dir / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 2, codes);

@@ -188,8 +188,9 @@ TEST_CASE("seed architecture: parameter count, Keras initialisation, JSON round 
 
   Generator gen(42);
   model.initialize(gen);
-  for (auto& [name, t] : model.named_state()) {
-    const auto v = t.to_vector();
+  for (auto& named : model.named_state()) {  // no structured binding: C++17 lambdas cannot capture one
+    const std::string& name = named.first;
+    const auto v = named.second.to_vector();
     if (name == "conv2.weight" || name == "fc1.weight") {
       const double fan_in = name == "conv2.weight" ? 32 * 9 : 9216, fan_out = name == "conv2.weight" ? 64 * 9 : 512;
       const double limit = std::sqrt(6.0 / (fan_in + fan_out));

@@ -325,8 +325,9 @@ void run_net_case_f32(const fs::path& dir, Device device) {
   check_activation_grads(model.network(), dir, kTolActivationGrads, tag);
   const auto grads_ref = load_folder(dir / "grads");
   std::map<std::string, std::vector<float>> grads;
-  for (auto& [name, g] : model.named_gradients()) {
-    grads[name] = g.to_vector();
+  for (auto& named : model.named_gradients()) {  // no structured binding: C++17 lambdas cannot capture one
+    const std::string& name = named.first;
+    grads[name] = named.second.to_vector();
     REQUIRE_MESSAGE(grads_ref.count(name) == 1, "grads/" << name << ".npy missing");
     expect_close(tag + " grads/" + name, grads[name], grads_ref.at(name), kTolGrads);
   }
@@ -337,7 +338,9 @@ void run_net_case_f32(const fs::path& dir, Device device) {
   adam.step(model.parameters(), model.gradients());
   const auto after = load_folder(dir / "after_step");
   const double lr = adam_cfg.lr, c = adam_cfg.epsilon / std::sqrt(1.0 - adam_cfg.beta2);
-  for (auto& [name, t] : model.named_state()) {
+  for (auto& named : model.named_state()) {
+    const std::string& name = named.first;
+    const Tensor& t = named.second;
     REQUIRE_MESSAGE(after.count(name) == 1, "after_step/" << name << ".npy missing");
     const Ref& ref = after.at(name);
     const std::vector<float> now = t.to_vector();
