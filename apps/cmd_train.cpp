@@ -31,7 +31,15 @@ void register_train(CLI::App& app) {
   cmd->add_option("--patience", opts->patience, "Early stopping: epochs without a better validation accuracy")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return value.find_first_not_of("0123456789") == std::string::npos && !value.empty()
+                       ? std::string()
+                       : "must be a non-negative integer, got '" + value + "'";
+          },
+          "UINT"))
+      ->capture_default_str();
   cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
       ->capture_default_str();
   cmd->add_option("--device", opts->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
