@@ -27,19 +27,13 @@
 #include "engine/nn/model.h"
 #include "engine/train/trainer.h"
 #include "support/gpu.h"
+#include "support/values.h"
 
 using namespace ser;
 using namespace ser::nn;
 
 namespace {
 
-std::vector<float> uniform(int64_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 engine(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = dist(engine);
-  return v;
-}
 
 // Values from {-1, 0, 0.5, 2}: many exact ties inside 2x2 windows and exact ReLU zeros.
 std::vector<float> quantised(int64_t n, uint32_t seed) {
@@ -50,17 +44,6 @@ std::vector<float> quantised(int64_t n, uint32_t seed) {
   return v;
 }
 
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  REQUIRE(got.size() == want.size());
-  double worst = 0, scale = 1;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double e = std::fabs(double(got[i]) - double(want[i]));
-    if (std::isnan(e)) return NAN;
-    worst = std::max(worst, e);
-    scale = std::max(scale, std::fabs(double(want[i])));
-  }
-  return worst / scale;
-}
 
 Tensor on_gpu(const std::vector<float>& host) {
   return Tensor::from_vector(Shape{static_cast<int64_t>(host.size())}, host).to(Device::CUDA);
@@ -87,10 +70,10 @@ void check_parity(const ParityCase& c) {
   CAPTURE(c.input.str());
   const Shape out = cpu->output_shape(c.input);
   const int64_t np = total_numel(cpu->parameter_specs()), ns = total_numel(cpu->state_specs());
-  std::vector<float> params = uniform(np, -0.5f, 0.5f, 1), grads = uniform(np, -0.1f, 0.1f, 2);
-  std::vector<float> state = uniform(ns, 0.2f, 1.5f, 3);  // BN moving var must be positive
-  std::vector<float> x = c.quantised_input ? quantised(c.input.numel(), 4) : uniform(c.input.numel(), -2, 2, 4);
-  std::vector<float> dy = uniform(out.numel(), -1, 1, 5);
+  std::vector<float> params = test::uniform_values(np, -0.5f, 0.5f, 1), grads = test::uniform_values(np, -0.1f, 0.1f, 2);
+  std::vector<float> state = test::uniform_values(ns, 0.2f, 1.5f, 3);  // BN moving var must be positive
+  std::vector<float> x = c.quantised_input ? quantised(c.input.numel(), 4) : test::uniform_values(c.input.numel(), -2, 2, 4);
+  std::vector<float> dy = test::uniform_values(out.numel(), -1, 1, 5);
   std::vector<float> cpu_params = params, cpu_grads = grads, cpu_state = state;
   Tensor g_params = on_gpu(params.empty() ? std::vector<float>{0} : params);
   Tensor g_grads = on_gpu(grads.empty() ? std::vector<float>{0} : grads);
@@ -111,12 +94,12 @@ void check_parity(const ParityCase& c) {
     CAPTURE(repeat);
     cpu->forward({x.data(), c.input}, {y.data(), out}, c.mode);
     gpu->forward({g_x.data(), c.input, Device::CUDA}, {g_y.data(), out, Device::CUDA}, c.mode);
-    CHECK(relative_error(from_gpu(g_y), y) <= c.tolerance);
+    CHECK(test::max_norm_relative_error(from_gpu(g_y), y) <= c.tolerance);
     cpu->backward({dy.data(), out}, {c.want_dx ? dx.data() : nullptr, c.input});
     gpu->backward({g_dy.data(), out, Device::CUDA}, {c.want_dx ? g_dx.data() : nullptr, c.input, Device::CUDA});
-    if (c.want_dx) CHECK(relative_error(from_gpu(g_dx), dx) <= c.tolerance);
-    if (np > 0) CHECK(relative_error(from_gpu(g_grads), cpu_grads) <= c.tolerance);
-    if (ns > 0) CHECK(relative_error(from_gpu(g_state), cpu_state) <= c.tolerance);
+    if (c.want_dx) CHECK(test::max_norm_relative_error(from_gpu(g_dx), dx) <= c.tolerance);
+    if (np > 0) CHECK(test::max_norm_relative_error(from_gpu(g_grads), cpu_grads) <= c.tolerance);
+    if (ns > 0) CHECK(test::max_norm_relative_error(from_gpu(g_state), cpu_state) <= c.tolerance);
   }
 }
 
@@ -192,24 +175,24 @@ TEST_CASE("Model on CUDA tracks the CPU over 5 training steps; state moves betwe
   Generator init(7);
   cpu.initialize(init);
   gpu.load_named_state(train::copy_state(cpu));
-  CHECK(relative_error(gpu.parameters().to_vector(), cpu.parameters().to_vector()) == 0.0);
+  CHECK(test::max_norm_relative_error(gpu.parameters().to_vector(), cpu.parameters().to_vector()) == 0.0);
   Adam cpu_adam({}, cpu.parameter_count()), gpu_adam({}, gpu.parameter_count(), Device::CUDA);
   Generator cpu_rng(11), gpu_rng(11);
   const int batch = 8, steps = 5;
   for (int step = 0; step < steps; ++step) {
     CAPTURE(step);
-    const Tensor x = Tensor::from_vector(Shape{batch, 1, 32, 32}, uniform(batch * 32 * 32, -1, 1, 100 + step));
+    const Tensor x = Tensor::from_vector(Shape{batch, 1, 32, 32}, test::uniform_values(batch * 32 * 32, -1, 1, 100 + step));
     std::vector<int32_t> labels(batch);
     for (int i = 0; i < batch; ++i) labels[i] = (i * 3 + step) % arch.classes;
     cpu.zero_grad();
     gpu.zero_grad();
     const std::vector<float> cpu_logits = cpu.forward(x, Mode::Train, &cpu_rng).to_vector();
     const std::vector<float> gpu_logits = gpu.forward(x, Mode::Train, &gpu_rng).to_vector();
-    CHECK(relative_error(gpu_logits, cpu_logits) <= 1e-4);
+    CHECK(test::max_norm_relative_error(gpu_logits, cpu_logits) <= 1e-4);
     const double cpu_loss = cpu.backward_from_labels(labels), gpu_loss = gpu.backward_from_labels(labels);
     CHECK(std::fabs(gpu_loss - cpu_loss) <= 1e-4 * std::fabs(cpu_loss));
-    CHECK(relative_error(gpu.probabilities().to_vector(), cpu.probabilities().to_vector()) <= 1e-4);
-    CHECK(relative_error(gpu.gradients().to_vector(), cpu.gradients().to_vector()) <= 1e-3);
+    CHECK(test::max_norm_relative_error(gpu.probabilities().to_vector(), cpu.probabilities().to_vector()) <= 1e-4);
+    CHECK(test::max_norm_relative_error(gpu.gradients().to_vector(), cpu.gradients().to_vector()) <= 1e-3);
     cpu_adam.step(cpu.parameters(), cpu.gradients());
     gpu_adam.step(gpu.parameters(), gpu.gradients());
   }
@@ -219,16 +202,16 @@ TEST_CASE("Model on CUDA tracks the CPU over 5 training steps; state moves betwe
     CAPTURE(cpu_state[i].first);
     CHECK(gpu_state[i].first == cpu_state[i].first);
     CHECK(gpu_state[i].second.device() == Device::CUDA);
-    CHECK(relative_error(gpu_state[i].second.to_vector(), cpu_state[i].second.to_vector()) <= 2e-3);
+    CHECK(test::max_norm_relative_error(gpu_state[i].second.to_vector(), cpu_state[i].second.to_vector()) <= 2e-3);
   }
   // Save on the GPU, load on the CPU (and back): Eval logits agree.
   Model cpu_copy(arch), gpu_copy(arch, Device::CUDA);
   cpu_copy.load_named_state(train::copy_state(gpu));
   gpu_copy.load_named_state(train::copy_state(cpu_copy));
-  const Tensor x = Tensor::from_vector(Shape{3, 1, 32, 32}, uniform(3 * 32 * 32, -1, 1, 200));
+  const Tensor x = Tensor::from_vector(Shape{3, 1, 32, 32}, test::uniform_values(3 * 32 * 32, -1, 1, 200));
   const std::vector<float> want = cpu_copy.forward(x, Mode::Eval).to_vector();
-  CHECK(relative_error(gpu.forward(x.to(Device::CUDA), Mode::Eval).to_vector(), want) <= 1e-5);
-  CHECK(relative_error(gpu_copy.forward(x, Mode::Eval).to_vector(), want) <= 1e-5);
+  CHECK(test::max_norm_relative_error(gpu.forward(x.to(Device::CUDA), Mode::Eval).to_vector(), want) <= 1e-5);
+  CHECK(test::max_norm_relative_error(gpu_copy.forward(x, Mode::Eval).to_vector(), want) <= 1e-5);
 }
 
 }  // TEST_SUITE

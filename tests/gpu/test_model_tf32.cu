@@ -12,28 +12,11 @@
 #include "engine/cuda/context.h"
 #include "engine/nn/model.h"
 #include "support/gpu.h"
+#include "support/values.h"
 
 using namespace ser;
 using namespace ser::nn;
 
-namespace {
-std::vector<float> uniform(int64_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 engine(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = dist(engine);
-  return v;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double worst = 0, scale = 1;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    worst = std::max(worst, std::fabs(double(got[i]) - double(want[i])));
-    scale = std::max(scale, std::fabs(double(want[i])));
-  }
-  return worst / scale;
-}
-}  // namespace
 
 TEST_SUITE("gpu") {
 
@@ -48,15 +31,15 @@ TEST_CASE("Model on CUDA: TF32 math mode runs and stays near strict FP32") {
   Model gpu(arch, Device::CUDA);
   Generator init(3);
   gpu.initialize(init);
-  const Tensor x = Tensor::from_vector(Shape{4, 1, 32, 32}, uniform(4 * 32 * 32, -1, 1, 9));
+  const Tensor x = Tensor::from_vector(Shape{4, 1, 32, 32}, test::uniform_values(4 * 32 * 32, -1, 1, 9));
   const std::vector<float> strict = gpu.forward(x, Mode::Eval).to_vector();
   cuda::CudaContext& ctx = *gpu.cuda_context();
   ctx.set_math_mode(cuda::MathMode::AllowTf32);
   const std::vector<float> tf32 = gpu.forward(x, Mode::Eval).to_vector();
   ctx.set_math_mode(cuda::MathMode::StrictFp32);
   // TF32 keeps 10 mantissa bits: ~1e-3 relative per product; three layers deep, 2e-2.
-  CHECK(relative_error(tf32, strict) <= 2e-2);
-  CHECK(relative_error(gpu.forward(x, Mode::Eval).to_vector(), strict) <= 1e-6);  // back to strict plans
+  CHECK(test::max_norm_relative_error(tf32, strict) <= 2e-2);
+  CHECK(test::max_norm_relative_error(gpu.forward(x, Mode::Eval).to_vector(), strict) <= 1e-6);  // back to strict plans
 }
 
 }  // TEST_SUITE
