@@ -99,9 +99,9 @@ void check_adam(int64_t n, int misalign, Counter counter) {
   CAPTURE(misalign);
   CAPTURE(counter == Counter::Device);
   const kernels::AdamHyper h;  // Keras defaults of the protocol: 1e-3, 0.9, 0.999, 1e-7
-  const auto w0 = test::random_floats(n, -1.0f, 1.0f, 41);
+  const auto w0 = test::uniform_values(n, -1.0f, 1.0f, 41);
   std::vector<std::vector<float>> grads;
-  for (uint32_t t = 0; t < 3; ++t) grads.push_back(test::random_floats(n, -0.5f, 0.5f, 50 + t));
+  for (uint32_t t = 0; t < 3; ++t) grads.push_back(test::uniform_values(n, -0.5f, 0.5f, 50 + t));
   const AdamState want = adam_reference_double(w0, grads, h);
   const auto got = adam_on_gpu(w0, grads, h, misalign, counter);
   CHECK(test::max_abs_error(got[0], want.w) <= 1e-6);

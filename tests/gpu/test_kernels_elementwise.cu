@@ -28,9 +28,9 @@ void check_bias_relu_conv(int64_t n, int64_t c, int64_t hw) {
   CAPTURE(c);
   CAPTURE(hw);
   const int64_t total = n * c * hw;
-  const auto z = test::random_floats(total, -1.0f, 1.0f, 61);
-  const auto bias = test::random_floats(c, -0.3f, 0.3f, 62);
-  const auto dy = test::random_floats(total, -1.0f, 1.0f, 63);
+  const auto z = test::uniform_values(total, -1.0f, 1.0f, 61);
+  const auto bias = test::uniform_values(c, -0.3f, 0.3f, 62);
+  const auto dy = test::uniform_values(total, -1.0f, 1.0f, 63);
   std::vector<float> want_y(total), want_dz(total);
   std::vector<double> want_dbias(c, 0.25), abs_sum(c, 0.0);
   for (int64_t i = 0; i < total; ++i) {
@@ -57,9 +57,9 @@ void check_bias_relu_conv(int64_t n, int64_t c, int64_t hw) {
 void check_bias_relu_dense(int64_t n, int64_t c) {
   CAPTURE(n);
   CAPTURE(c);
-  const auto z = test::random_floats(n * c, -1.0f, 1.0f, 71);
-  const auto bias = test::random_floats(c, -0.3f, 0.3f, 72);
-  const auto dy = test::random_floats(n * c, -1.0f, 1.0f, 73);
+  const auto z = test::uniform_values(n * c, -1.0f, 1.0f, 71);
+  const auto bias = test::uniform_values(c, -0.3f, 0.3f, 72);
+  const auto dy = test::uniform_values(n * c, -1.0f, 1.0f, 73);
   std::vector<float> want_y(n * c), want_dz(n * c);
   std::vector<double> want_dbias(c, -0.5), abs_sum(c, 0.0);
   for (int64_t i = 0; i < n * c; ++i) {
@@ -83,8 +83,8 @@ void check_dropout(int64_t n, float p, uint64_t seed, uint64_t offset, bool in_p
   CAPTURE(p);
   CAPTURE(offset);
   CAPTURE(in_place);
-  const auto x = test::random_floats(n, -2.0f, 2.0f, 81);
-  const auto dy = test::random_floats(n, -2.0f, 2.0f, 82);
+  const auto x = test::uniform_values(n, -2.0f, 2.0f, 81);
+  const auto dy = test::uniform_values(n, -2.0f, 2.0f, 82);
   const float keep = 1.0f - p;
   std::vector<uint8_t> want_mask(n);
   std::vector<float> want_y(n), want_dx(n);
@@ -109,7 +109,7 @@ void check_gather(int64_t m, int64_t d, const std::vector<int64_t>& indices, int
   CAPTURE(d);
   CAPTURE(misalign);
   const int64_t b = static_cast<int64_t>(indices.size());
-  const auto src = test::random_floats(m * d + misalign, -1.0f, 1.0f, 91);
+  const auto src = test::uniform_values(m * d + misalign, -1.0f, 1.0f, 91);
   DeviceArray<float> d_src(src), d_dst(b * d + misalign);
   DeviceArray<int64_t> d_indices(indices);
   kernels::gather_rows(d_dst.data() + misalign, d_src.data() + misalign, m, d, d_indices.data(), b, nullptr);

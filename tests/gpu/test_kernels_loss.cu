@@ -72,7 +72,7 @@ CrossEntropyResult run_cross_entropy(const std::vector<float>& logits, const std
 void check_cross_entropy(int64_t n, int k, float logit_range, uint32_t seed) {
   CAPTURE(n);
   CAPTURE(k);
-  const auto logits = test::random_floats(n * k, -logit_range, logit_range, seed);
+  const auto logits = test::uniform_values(n * k, -logit_range, logit_range, seed);
   const auto labels = test::random_ints<int32_t>(n, 0, k - 1, seed + 1);
   const CrossEntropyReference want = cross_entropy_reference(logits, labels, n, k);
   const CrossEntropyResult got = run_cross_entropy(logits, labels, n, k);

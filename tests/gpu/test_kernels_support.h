@@ -1,4 +1,4 @@
-// Helpers for the kernel tests (tests/gpu/test_kernels_*.cu): seeded random host data
+// Helpers for the kernel tests (tests/gpu/test_kernels_*.cu): seeded random integers
 // and a max-abs-error report. The CPU reference of each kernel is written in its test.
 #pragma once
 
@@ -7,16 +7,9 @@
 #include <random>
 #include <vector>
 
-namespace ser::test {
+#include "support/values.h"  // uniform_values: seeded float data
 
-// n floats uniform in [low, high), reproducible from `seed`.
-inline std::vector<float> random_floats(int64_t n, float low, float high, uint32_t seed) {
-  std::mt19937 engine(seed);
-  std::uniform_real_distribution<float> dist(low, high);
-  std::vector<float> values(static_cast<std::size_t>(n));
-  for (float& v : values) v = dist(engine);
-  return values;
-}
+namespace ser::test {
 
 // n ints uniform in [low, high], reproducible from `seed`.
 template <typename Int>
