@@ -14,9 +14,12 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 
-// x, y, mask: (n).
+// x, y, mask: (n). The Philox stream is (offset_base ? *offset_base : 0) + offset_add:
+// a host value, or one read from device memory (CUDA-graph replays).
 __global__ void dropout_forward_kernel(const float* x, float* y, uint8_t* __restrict__ mask, int64_t n, float p,
-                                       float keep_probability, uint64_t seed, uint64_t offset) {
+                                       float keep_probability, uint64_t seed, const uint64_t* offset_base,
+                                       uint64_t offset_add) {
+  const uint64_t offset = (offset_base != nullptr ? *offset_base : 0) + offset_add;
   const int64_t groups = (n + 3) / 4;
   for (int64_t group = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; group < groups;
        group += int64_t(blockDim.x) * gridDim.x) {
@@ -50,7 +53,17 @@ void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, float p
   check_dropout("dropout_forward", n, p);
   if (n == 0) return;
   const unsigned blocks = detail::grid_stride_blocks((n + 3) / 4, kThreads);
-  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, p, 1.0f - p, seed, offset);
+  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, p, 1.0f - p, seed, nullptr, offset);
+  SER_CHECK_LAUNCH();
+}
+
+void dropout_forward_device_stream(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed,
+                                   const uint64_t* stream_base, uint64_t slot, cudaStream_t stream) {
+  check_dropout("dropout_forward_device_stream", n, p);
+  SER_CHECK(stream_base != nullptr, "dropout_forward_device_stream: stream_base is null");
+  if (n == 0) return;
+  const unsigned blocks = detail::grid_stride_blocks((n + 3) / 4, kThreads);
+  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, p, 1.0f - p, seed, stream_base, slot);
   SER_CHECK_LAUNCH();
 }
 

@@ -16,6 +16,12 @@ namespace ser::kernels {
 void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed, uint64_t offset,
                      cudaStream_t stream);
 
+// The same, with the Philox stream read from device memory: offset = *stream_base + slot.
+// A CUDA graph captured once draws fresh masks on every replay when a kernel advances
+// *stream_base between replays (kernels/train_step.h). stream_base: (1) uint64, device.
+void dropout_forward_device_stream(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed,
+                                   const uint64_t* stream_base, uint64_t slot, cudaStream_t stream);
+
 // dy, dx: (n); mask: (n) from dropout_forward.  dx = mask ? dy / (1 - p) : 0 (overwrites;
 // dx may be dy).
 void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, cudaStream_t stream);

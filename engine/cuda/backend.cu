@@ -57,6 +57,14 @@ double softmax_cross_entropy(CudaContext& ctx, const float* logits, const int32_
   return static_cast<double>(total) / static_cast<double>(n);
 }
 
+void softmax_cross_entropy_accumulate(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
+                                      float* dlogits, float* loss_sum, int* correct) {
+  kernels::softmax_cross_entropy_forward_backward(logits, labels, n, k, dlogits, loss_sum, correct, ctx.stream());
+}
+
+void note_reallocation(CudaContext& ctx) { ctx.note_reallocation(); }
+void check_not_capturing(CudaContext& ctx, const char* what) { ctx.check_not_capturing(what); }
+
 void adam_step(CudaContext& ctx, float* params, const float* grads, float* m, float* v, int64_t n, double lr,
                double beta1, double beta2, double epsilon, int64_t t) {
   kernels::AdamHyper hyper;

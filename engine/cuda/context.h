@@ -39,6 +39,15 @@ class CudaContext {
 
   void synchronize() const;
 
+  // Memory generation: bumped whenever a buffer that queued work may use is reallocated (the
+  // shared workspace, the network's activation buffers, layer scratch). A CUDA graph records
+  // the generation it was captured at and is stale once it changes.
+  uint64_t memory_generation() const { return memory_generation_; }
+  void note_reallocation() { ++memory_generation_; }
+  // Throws a clear internal error when the stream is being captured into a CUDA graph
+  // (`what` names the operation that would break the capture: an allocation, a sync).
+  void check_not_capturing(const char* what) const;
+
  private:
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
@@ -46,6 +55,8 @@ class CudaContext {
   cublasHandle_t cublas_ = nullptr;
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 0;
+  void* cublas_workspace_ = nullptr;  // fixed, so cuBLAS never allocates inside a graph capture
+  uint64_t memory_generation_ = 0;
   MathMode math_mode_ = MathMode::StrictFp32;
   Generator generator_;
 };

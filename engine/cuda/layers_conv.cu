@@ -132,6 +132,7 @@ ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape
   const auto key = std::make_tuple(in[0], in[1], in[2], in[3], tf32 ? 1 : 0);
   auto it = s.plans.find(key);
   if (it != s.plans.end()) return it->second;
+  ctx.check_not_capturing("a convolution algorithm search for a new shape");
   ConvPlan plan;
   plan.x = make_tensor(in[0], in[1], in[2], in[3]);
   plan.y = make_tensor(out[0], out[1], out[2], out[3]);

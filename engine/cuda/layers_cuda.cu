@@ -39,14 +39,19 @@ struct DropoutState {
 namespace ser::nn {
 
 namespace {
-// A zero-filled device array. DeviceArray zeroes with cudaMemset on the legacy stream,
-// which the context's non-blocking stream does not wait for: synchronise once here (only
-// on first use or a shape change, never inside a graph capture).
+// Makes `a` hold at least n elements: grown (zero-filled), never shrunk, so a smaller batch
+// (the last partial one) reuses the buffer and a captured CUDA graph's pointers stay valid.
+// DeviceArray zeroes with cudaMemset on the legacy stream, which the context's non-blocking
+// stream does not wait for: synchronise once here. A growth is recorded in the context's
+// memory generation (graphs captured before it are stale); it never happens inside a
+// capture, because every shape runs eagerly once before it is captured.
 template <typename T>
-kernels::DeviceArray<T> fresh_device_array(int64_t n) {
-  kernels::DeviceArray<T> a(n);
+void ensure_capacity(kernels::DeviceArray<T>& a, int64_t n, cuda::CudaContext& ctx) {
+  if (a.size() >= n) return;
+  ctx.check_not_capturing("a layer buffer grows");
+  a = kernels::DeviceArray<T>(n);
   CUDA_CHECK(cudaDeviceSynchronize());
-  return a;
+  ctx.note_reallocation();
 }
 
 double* scratch_doubles(cuda::CudaContext& ctx, int64_t count) {
@@ -60,11 +65,9 @@ void BatchNorm2d<float>::forward_cuda(const float* x, float* y, Mode mode) {
   cuda::CudaContext& ctx = this->cuda_context();
   const Shape& s = this->input_shape();
   const int64_t n = s[0], hw = s[2] * s[3];
-  if (!cuda_state_) {
-    cuda_state_ = std::make_shared<cuda::BatchNormState>();
-    cuda_state_->batch_mean = fresh_device_array<float>(channels_);
-    cuda_state_->batch_var = fresh_device_array<float>(channels_);
-  }
+  if (!cuda_state_) cuda_state_ = std::make_shared<cuda::BatchNormState>();
+  ensure_capacity(cuda_state_->batch_mean, channels_, ctx);
+  ensure_capacity(cuda_state_->batch_var, channels_, ctx);
   SER_CHECK(this->state_ != nullptr, "layer {} (BatchNorm2d): moving statistics not bound", this->name());
   double* workspace = scratch_doubles(ctx, kernels::channel_ops_workspace_doubles(n, channels_));
   const float* gamma = this->params_;
@@ -111,7 +114,7 @@ void MaxPool2d<float>::forward_cuda(const float* x, float* y, Mode) {
   const Shape& s = this->input_shape();
   const int64_t outputs = output_shape(s).numel();
   if (!cuda_state_) cuda_state_ = std::make_shared<cuda::MaxPoolState>();
-  if (cuda_state_->argmax.size() != outputs) cuda_state_->argmax = fresh_device_array<int32_t>(outputs);
+  ensure_capacity(cuda_state_->argmax, outputs, this->cuda_context());
   kernels::maxpool2x2_forward(y, cuda_state_->argmax.data(), x, s[0] * s[1], int(s[2]), int(s[3]),
                               this->cuda_context().stream());
 }
@@ -184,7 +187,7 @@ void Dropout<float>::forward_cuda(const float* x, float* y, Mode mode) {
     SER_CHECK(static_cast<int64_t>(injected_.size()) == n,
               "layer {} (Dropout): injected mask has {} values, the input {} has {}", this->name(), injected_.size(),
               this->input_shape().str(), n);
-    if (s.mask.size() != n) s.mask = fresh_device_array<float>(n);
+    ensure_capacity(s.mask, n, ctx);
     CUDA_CHECK(cudaMemcpyAsync(s.mask.data(), injected_.data(), sizeof(float) * n, cudaMemcpyHostToDevice,
                                ctx.stream()));
     kernels::multiply(y, x, s.mask.data(), n, ctx.stream());
@@ -192,10 +195,14 @@ void Dropout<float>::forward_cuda(const float* x, float* y, Mode mode) {
     SER_CHECK(generator_ != nullptr,
               "layer {} (Dropout): Train mode with rate {} needs a Generator (or an injected mask)", this->name(),
               rate_);
-    if (s.keep.size() != n) s.keep = fresh_device_array<uint8_t>(n);
+    ensure_capacity(s.keep, n, ctx);
     // Same (seed, stream) pair as the CPU layer draws: bit-identical keep decisions.
-    kernels::dropout_forward(x, y, s.keep.data(), n, static_cast<float>(rate_), generator_->seed(),
-                             generator_->next_stream(), ctx.stream());
+    if (device_stream_base_ != nullptr)
+      kernels::dropout_forward_device_stream(x, y, s.keep.data(), n, static_cast<float>(rate_), generator_->seed(),
+                                             device_stream_base_, device_stream_slot_, ctx.stream());
+    else
+      kernels::dropout_forward(x, y, s.keep.data(), n, static_cast<float>(rate_), generator_->seed(),
+                               generator_->next_stream(), ctx.stream());
   }
 }
 

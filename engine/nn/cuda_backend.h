@@ -39,6 +39,16 @@ void fill_zero(CudaContext& ctx, void* dst, std::size_t bytes);
 double softmax_cross_entropy(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
                              float* dlogits, float* loss_sum, int32_t* correct);
 
+// The same loss with nothing read back (CUDA-graph training step): dlogits (N, K) written,
+// the batch's loss sum ADDED to *loss_sum (float) and its correct count to *correct (int).
+void softmax_cross_entropy_accumulate(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
+                                      float* dlogits, float* loss_sum, int* correct);
+
+// Memory generation bookkeeping for CUDA graphs (CudaContext::note_reallocation,
+// CudaContext::check_not_capturing), for host-only callers.
+void note_reallocation(CudaContext& ctx);
+void check_not_capturing(CudaContext& ctx, const char* what);
+
 // One Keras Adam step t (t >= 1) over n values of device arenas, queued on the stream.
 void adam_step(CudaContext& ctx, float* params, const float* grads, float* m, float* v, int64_t n, double lr,
                double beta1, double beta2, double epsilon, int64_t t);

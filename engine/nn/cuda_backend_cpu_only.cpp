@@ -19,6 +19,11 @@ void fill_zero(CudaContext&, void*, std::size_t) { no_cuda("fill_zero"); }
 double softmax_cross_entropy(CudaContext&, const float*, const int32_t*, int64_t, int, float*, float*, int32_t*) {
   no_cuda("the CUDA loss");
 }
+void softmax_cross_entropy_accumulate(CudaContext&, const float*, const int32_t*, int64_t, int, float*, float*, int*) {
+  no_cuda("the CUDA loss");
+}
+void note_reallocation(CudaContext&) { no_cuda("note_reallocation"); }
+void check_not_capturing(CudaContext&, const char*) { no_cuda("check_not_capturing"); }
 void adam_step(CudaContext&, float*, const float*, float*, float*, int64_t, double, double, double, double,
                int64_t) {
   no_cuda("the CUDA Adam step");

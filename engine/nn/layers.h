@@ -145,6 +145,13 @@ class Dropout final : public Layer<T> {
   void inject_mask(std::vector<T> mask) { injected_ = std::move(mask); }
   void clear_injected_mask() { injected_.clear(); }
   const std::vector<T>& mask() const { return mask_; }
+  // CUDA graphs: take the Philox stream from device memory, *stream_base + slot, instead of
+  // generator->next_stream() (the generator then only gives the seed; the caller advances
+  // both). stream_base: (1) uint64 device pointer; nullptr returns to the host stream.
+  void set_device_stream(const uint64_t* stream_base, uint64_t slot) {
+    device_stream_base_ = stream_base;
+    device_stream_slot_ = slot;
+  }
 
  private:
   void forward_cpu(const T* x, T* y, Mode mode) override;
@@ -152,6 +159,8 @@ class Dropout final : public Layer<T> {
   SER_LAYER_CUDA_OVERRIDES
   double rate_;
   Generator* generator_ = nullptr;
+  const uint64_t* device_stream_base_ = nullptr;
+  uint64_t device_stream_slot_ = 0;
   std::vector<T> injected_, mask_;  // mask_: the last forward's multiplier, input-shaped (CPU runs)
   std::shared_ptr<cuda::DropoutState> cuda_state_;  // device mask of the last CUDA forward
 };

@@ -115,17 +115,7 @@ void Network<T>::resize_buffers(const Shape& x_shape) {
   shapes_.assign(1, x_shape);
   for (auto& layer : layers_) shapes_.push_back(layer->output_shape(shapes_.back()));
   if (device_ == Device::CUDA) {
-    device_outputs_.resize(layers_.size());
-    device_output_grads_.resize(layers_.size());
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(shapes_[i + 1].numel());
-      device_outputs_[i] = device_allocation(bytes);
-      device_output_grads_[i] = device_allocation(bytes);
-    }
-    device_labels_ = device_allocation(sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
-    device_loss_scratch_ = device_allocation(2 * sizeof(float));  // loss sum (float), correct (int32)
-    device_input_gradient_.reset();
-    cuda::wait_for_legacy_stream(*cuda_);  // the allocations were zeroed on the legacy stream
+    grow_device_buffers(x_shape);
     return;
   }
   outputs_.resize(layers_.size());
@@ -133,6 +123,39 @@ void Network<T>::resize_buffers(const Shape& x_shape) {
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     outputs_[i].assign(static_cast<std::size_t>(shapes_[i + 1].numel()), T(0));
     output_grads_[i].assign(static_cast<std::size_t>(shapes_[i + 1].numel()), T(0));
+  }
+}
+
+// Grows (never shrinks) the device buffers to the shapes_ just computed. Only an actual
+// allocation bumps the context's memory generation and orders the stream after the
+// allocations' zero fill (legacy stream); a smaller or equal batch queues nothing.
+template <typename T>
+void Network<T>::grow_device_buffers(const Shape& x_shape) {
+  device_outputs_.resize(layers_.size());
+  device_output_grads_.resize(layers_.size());
+  device_capacity_.resize(layers_.size(), 0);
+  bool allocated = false;
+  auto grow = [&](std::shared_ptr<void>& buffer, std::size_t bytes) {
+    cuda::check_not_capturing(*cuda_, "a network activation buffer grows");
+    buffer = device_allocation(bytes);
+    allocated = true;
+  };
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const int64_t numel = shapes_[i + 1].numel();
+    if (numel <= device_capacity_[i]) continue;
+    grow(device_outputs_[i], sizeof(T) * static_cast<std::size_t>(numel));
+    grow(device_output_grads_[i], sizeof(T) * static_cast<std::size_t>(numel));
+    device_capacity_[i] = numel;
+  }
+  if (x_shape[0] > device_labels_capacity_) {
+    grow(device_labels_, sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
+    device_labels_capacity_ = x_shape[0];
+  }
+  if (!device_loss_scratch_) grow(device_loss_scratch_, 2 * sizeof(float));  // loss sum (float), correct (int32)
+  if (device_input_gradient_ && x_shape.numel() > device_input_gradient_numel_) device_input_gradient_.reset();
+  if (allocated) {
+    cuda::note_reallocation(*cuda_);
+    cuda::wait_for_legacy_stream(*cuda_);  // the allocations were zeroed on the legacy stream
   }
 }
 
@@ -226,7 +249,10 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
   T* input_gradient = nullptr;
   if (want_input_gradient_) {
     if (device_ == Device::CUDA) {
-      if (!device_input_gradient_) device_input_gradient_ = device_allocation(sizeof(T) * shapes_[0].numel());
+      if (!device_input_gradient_) {
+        device_input_gradient_ = device_allocation(sizeof(T) * shapes_[0].numel());
+        device_input_gradient_numel_ = shapes_[0].numel();
+      }
       input_gradient = static_cast<T*>(device_input_gradient_.get());
     } else {
       input_gradient_.assign(static_cast<std::size_t>(shapes_[0].numel()), T(0));
@@ -261,6 +287,30 @@ double Network<T>::loss_on_cuda(const int32_t* labels, int64_t n) {
     (void)n;
     SER_FAIL("Network::backward_from_labels: the CUDA backend is float32 only");
   }
+}
+
+template <typename T>
+void Network<T>::backward_from_device_labels(const int32_t* labels, float* step_loss, int* step_correct) {
+  SER_CHECK(device_ == Device::CUDA, "Network::backward_from_device_labels: the network is on the CPU");
+  SER_CHECK(has_forward_, "Network::backward_from_device_labels: no forward pass to differentiate");
+  SER_CHECK(labels != nullptr && step_loss != nullptr && step_correct != nullptr,
+            "Network::backward_from_device_labels: null device pointer");
+  if constexpr (std::is_same_v<T, float>) {
+    const std::size_t last = layers_.size() - 1;
+    cuda::softmax_cross_entropy_accumulate(*cuda_, output_data(last), labels, shapes_[0][0], arch_.classes,
+                                           output_grad_data(last), step_loss, step_correct);
+    for (std::size_t i = last + 1; i-- > 0;) {
+      T* dx = i > 0 ? output_grad_data(i - 1) : nullptr;
+      layers_[i]->backward(View<const T>{output_grad_data(i), shapes_[i + 1], device_},
+                           View<T>{dx, shapes_[i], device_});
+    }
+  }
+}
+
+template <typename T>
+void Network<T>::set_dropout_device_stream(const uint64_t* stream_base) {
+  uint64_t slot = 0;
+  for (auto* dropout : dropout_layers()) dropout->set_device_stream(stream_base, slot++);
 }
 
 template <typename T>

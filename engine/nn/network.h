@@ -52,6 +52,15 @@ class Network {
   // accumulate into the grads arena. labels: (N) host values in [0, classes). Returns the
   // mean loss (on CUDA: the loss kernel's value, read back).
   double backward_from_labels(const int32_t* labels, int64_t count);
+  // CUDA only, nothing synchronises (for the CUDA-graph training step): the fused loss of
+  // the last forward's logits against `labels` (N) int32 on the device, ADDED to
+  // step_loss[0] (float, sum over rows) and step_correct[0] (int, first arg-max == label),
+  // then the backward of every layer. No probabilities, no input gradient.
+  void backward_from_device_labels(const int32_t* labels, float* step_loss, int* step_correct);
+  // CUDA graphs: dropout layer k draws Philox stream *stream_base + k (see
+  // Dropout::set_device_stream); nullptr returns every layer to generator->next_stream().
+  void set_dropout_device_stream(const uint64_t* stream_base);
+  int dropout_streams_per_step() { return static_cast<int>(dropout_layers().size()); }
 
   // When set, backward also writes dL/dx into input_gradient(): (N, C, H, W).
   void set_compute_input_gradient(bool on) { want_input_gradient_ = on; }
@@ -75,6 +84,7 @@ class Network {
  private:
   void add(std::unique_ptr<Layer<T>> layer);
   void resize_buffers(const Shape& x_shape);
+  void grow_device_buffers(const Shape& x_shape);
   T* output_data(std::size_t i);       // layer i's output on device()
   T* output_grad_data(std::size_t i);  // d(loss)/d(output i) on device()
   double loss_on_cuda(const int32_t* labels, int64_t n);
@@ -85,9 +95,12 @@ class Network {
   std::vector<ParamSpec> param_specs_, state_specs_;
   std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i+1] = output of layer i
   std::vector<std::vector<T>> outputs_, output_grads_;  // CPU network
-  // CUDA network: device buffers of the same shapes, the labels (N) int32, loss scratch,
-  // and the input gradient (N, C, H, W).
+  // CUDA network: device buffers of at least the current shapes (grown, never shrunk, so a
+  // smaller batch keeps the pointers a captured CUDA graph uses; device_capacity_ in
+  // elements per layer), the labels (N) int32, loss scratch, and the input gradient (N, C, H, W).
   std::vector<std::shared_ptr<void>> device_outputs_, device_output_grads_;
+  std::vector<int64_t> device_capacity_;
+  int64_t device_labels_capacity_ = 0, device_input_gradient_numel_ = 0;
   std::shared_ptr<void> device_labels_, device_loss_scratch_, device_input_gradient_;
   Device device_ = Device::CPU;
   cuda::CudaContext* cuda_ = nullptr;

@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <optional>
 
 #include <unistd.h>
 
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
+#include "engine/train/device_trainer.h"
 
 namespace ser::train {
 namespace {
@@ -131,8 +133,16 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
 void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& state,
                   const std::function<void(const TrainState&)>& on_epoch_end) {
   SER_CHECK(validation.size() > 0, "the validation set is empty: early stopping needs one");
+  std::unique_ptr<DeviceTrainer> device_trainer;
+  if (model_.device() == Device::CUDA && config_.device_resident && state.epochs_done < config_.epochs &&
+      !state.stopped_early) {
+    DeviceTrainerOptions options;
+    options.cuda_graphs = config_.cuda_graphs;
+    device_trainer = std::make_unique<DeviceTrainer>(model_, adam_, generator_, train, config_, options);
+  }
   while (state.epochs_done < config_.epochs && !state.stopped_early) {
-    EpochStats stats = train_epoch(train, state.epochs_done + 1);
+    const int epoch = state.epochs_done + 1;
+    EpochStats stats = device_trainer ? device_trainer->train_epoch(epoch) : train_epoch(train, epoch);
     const Evaluation val = evaluate(model_, validation, config_.eval_batch);
     stats.val_loss = val.loss;
     stats.val_accuracy = val.accuracy;

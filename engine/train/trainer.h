@@ -22,6 +22,11 @@ struct TrainConfig {
   int patience = 10;  // epochs without a strictly better validation accuracy before stopping
   int eval_batch = 64;
   bool progress = true;
+  // A model on CUDA trains with the DeviceTrainer (data resident on the GPU, no host sync
+  // per step) and, within it, CUDA-graph replays of the step. Off: the host loop below,
+  // one synchronised Model call at a time (slower; kept for debugging and tests).
+  bool device_resident = true;
+  bool cuda_graphs = true;
 };
 
 struct EpochStats {
@@ -61,7 +66,8 @@ class Trainer {
   // One pass over `train` in a fresh shuffled order; returns mean loss and accuracy.
   EpochStats train_epoch(const Dataset& train, int epoch_number);
 
-  // Runs epochs from state.epochs_done + 1 to config.epochs, validating after each and
+  // Runs epochs from state.epochs_done + 1 to config.epochs (on the GPU through a
+  // DeviceTrainer when the model is on CUDA and config.device_resident), validating after each and
   // calling on_epoch_end(state) (e.g. to write a checkpoint). Stops early after
   // `patience` epochs without improvement. At the end the best weights are loaded into
   // the model.

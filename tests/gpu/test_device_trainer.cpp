@@ -1,0 +1,178 @@
+// The synchronisation-free GPU trainer (engine/train/device_trainer.h), suite "gpu":
+//  - CUDA-graph replays are bit-identical to eager device steps over several epochs with
+//    a partial last batch (the same kernels in the same order; graphs recaptured as needed);
+//  - the DeviceTrainer equals the host loop on the same GPU (same data order, dropout
+//    streams and Adam steps) and tracks the CPU Trainer (strict FP32);
+//  - the host Generator and Adam step count end where the host Trainer's do, so
+//    checkpoints and --resume need no special case.
+// Tolerances (max-norm relative, as tests/gpu/test_layers_gpu.cpp):
+//   0       graphs vs eager: identical work on one device. The epoch LOSS is compared to
+//           1e-6 only: the fused loss kernel adds rows with float atomics, whose order varies.
+//   1e-6    DeviceTrainer vs host loop on the GPU: the same kernels, except Adam's alpha_t,
+//           computed in double by the host's pow or the device's pow (may differ by an ulp of
+//           a double before the rounding to float).
+//   2e-3 * steps/5  vs the CPU: the bound argued in test_layers_gpu.cpp (an element whose
+//           gradient is rounding noise may move by up to lr per step on either device).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/tensor.h"
+#include "engine/nn/adam.h"
+#include "engine/nn/model.h"
+#include "engine/train/device_trainer.h"
+#include "engine/train/trainer.h"
+#include "support/gpu.h"
+#include "support/values.h"
+
+using namespace ser;
+using namespace ser::nn;
+using namespace ser::train;
+
+namespace {
+
+Architecture small_architecture() {
+  Architecture arch;
+  arch.height = 32;
+  arch.width = 32;
+  arch.conv_channels = {4, 8};
+  arch.dense_units = {16};
+  arch.classes = 4;
+  return arch;  // dropout 0.5, as the seed network
+}
+
+// 37 samples: batch 8 leaves a partial last batch of 5.
+Dataset small_dataset(int64_t m = 37) {
+  Dataset d;
+  d.images = Tensor::from_vector(Shape{m, 1, 32, 32}, test::uniform_values(m * 32 * 32, -1, 1, 5));
+  for (int64_t i = 0; i < m; ++i) d.labels.push_back(static_cast<int32_t>((i * 7) % 4));
+  return d;
+}
+
+TrainConfig quiet(int batch) {
+  TrainConfig c;
+  c.batch = batch;
+  c.progress = false;
+  return c;
+}
+
+// A model on `device` with the weights of a CPU model initialised from seed 7.
+struct Run {
+  explicit Run(Device device) : model(small_architecture(), device), adam({}, model.parameter_count(), device), rng(11) {
+    Model init_model(small_architecture());
+    Generator init(7);
+    init_model.initialize(init);
+    model.load_named_state(copy_state(init_model));
+  }
+  std::vector<float> state() {
+    std::vector<float> all;
+    for (auto& [name, t] : model.named_state()) {
+      const auto v = t.to_vector();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    return all;
+  }
+  Model model;
+  Adam adam;
+  Generator rng;
+};
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+
+TEST_CASE("DeviceTrainer: CUDA-graph replays equal eager device steps bit for bit (partial last batch too)") {
+  SER_REQUIRE_GPU();
+  const Dataset data = small_dataset();
+  const int epochs = 3, batch = 8;
+  Run graphs(Device::CUDA), eager(Device::CUDA);
+  DeviceTrainerOptions with_graphs, without_graphs;
+  without_graphs.cuda_graphs = false;
+  without_graphs.queue_depth_steps = 2;  // exercises the queue bound too
+  DeviceTrainer a(graphs.model, graphs.adam, graphs.rng, data, quiet(batch), with_graphs);
+  DeviceTrainer b(eager.model, eager.adam, eager.rng, data, quiet(batch), without_graphs);
+  for (int e = 1; e <= epochs; ++e) {
+    CAPTURE(e);
+    const EpochStats sa = a.train_epoch(e), sb = b.train_epoch(e);
+    CHECK(sa.train_accuracy == sb.train_accuracy);
+    CHECK(std::fabs(sa.train_loss - sb.train_loss) <= 1e-6 * std::fabs(sb.train_loss));
+    CHECK(std::isfinite(sa.train_loss));
+  }
+  CHECK(test::max_norm_relative_error(graphs.state(), eager.state()) == 0.0);
+  const int64_t steps = epochs * ((37 + batch - 1) / batch);
+  CHECK(graphs.adam.steps() == steps);
+  CHECK(eager.adam.steps() == steps);
+  CHECK(graphs.rng.offset() == eager.rng.offset());
+  CHECK(a.counts().eager_steps + a.counts().graph_replays == steps);
+  CHECK(a.counts().graph_captures >= 2);  // the full batch and the partial one
+  CHECK(a.counts().graph_replays >= steps - 4);
+  CHECK(b.counts().eager_steps == steps);
+  CHECK(b.counts().graph_captures == 0);
+}
+
+TEST_CASE("DeviceTrainer equals the host loop on the GPU and tracks the CPU Trainer") {
+  SER_REQUIRE_GPU();
+  const Dataset data = small_dataset();
+  const int epochs = 2, batch = 8;
+  Run device(Device::CUDA), host_gpu(Device::CUDA), cpu(Device::CPU);
+  DeviceTrainer dt(device.model, device.adam, device.rng, data, quiet(batch));
+  Trainer gpu_loop(host_gpu.model, host_gpu.adam, host_gpu.rng, quiet(batch));
+  Trainer cpu_loop(cpu.model, cpu.adam, cpu.rng, quiet(batch));
+  for (int e = 1; e <= epochs; ++e) {
+    CAPTURE(e);
+    const EpochStats sd = dt.train_epoch(e);
+    const EpochStats sg = gpu_loop.train_epoch(data, e);
+    const EpochStats sc = cpu_loop.train_epoch(data, e);
+    CHECK(std::fabs(sd.train_loss - sg.train_loss) <= 1e-5 * std::fabs(sg.train_loss));
+    CHECK(sd.train_accuracy == sg.train_accuracy);
+    CHECK(std::fabs(sd.train_loss - sc.train_loss) <= 1e-3 * std::fabs(sc.train_loss));
+    CHECK(std::fabs(sd.train_accuracy - sc.train_accuracy) <= 1.0 / 37 + 1e-12);  // one argmax may flip
+  }
+  CHECK(test::max_norm_relative_error(device.state(), host_gpu.state()) <= 1e-6);
+  const int64_t steps = epochs * ((37 + batch - 1) / batch);
+  CHECK(test::max_norm_relative_error(device.state(), cpu.state()) <= 2e-3 * steps / 5.0);
+  CHECK(device.rng.offset() == cpu.rng.offset());
+  CHECK(device.rng.offset() == host_gpu.rng.offset());
+  CHECK(device.adam.steps() == cpu.adam.steps());
+}
+
+TEST_CASE("Trainer::fit on a CUDA model trains through the DeviceTrainer and keeps the best weights") {
+  SER_REQUIRE_GPU();
+  const Dataset data = small_dataset();
+  Run device(Device::CUDA), host_gpu(Device::CUDA);
+  TrainConfig resident = quiet(8), loop = quiet(8);
+  resident.epochs = loop.epochs = 3;
+  loop.device_resident = false;
+  TrainState s1, s2;
+  Trainer(device.model, device.adam, device.rng, resident).fit(data, data, s1);
+  Trainer(host_gpu.model, host_gpu.adam, host_gpu.rng, loop).fit(data, data, s2);
+  REQUIRE(s1.history.size() == 3);
+  REQUIRE(s2.history.size() == 3);
+  CHECK(s1.best_epoch == s2.best_epoch);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(s1.history[i].val_accuracy == s2.history[i].val_accuracy);
+  CHECK(test::max_norm_relative_error(device.state(), host_gpu.state()) <= 1e-6);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("nn") {
+
+// No device needed: the argument check (CUDA build) or the "built without CUDA" error
+// (CPU-only build) comes before any device work.
+TEST_CASE("DeviceTrainer refuses a model on the CPU with a clear error") {
+  Model model(small_architecture());
+  Adam adam({}, model.parameter_count());
+  Generator rng(1);
+  const Dataset data = small_dataset(4);
+  try {
+    DeviceTrainer trainer(model, adam, rng, data, quiet(2));
+    FAIL("constructed a DeviceTrainer for a CPU model");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    CHECK((what.find("must be on cuda") != std::string::npos || what.find("without the CUDA backend") != std::string::npos));
+  }
+}
+
+}  // TEST_SUITE
