@@ -135,6 +135,15 @@ class TrainTableTest(unittest.TestCase):
         self.assertEqual(code, 0, out)
         self.assertEqual(table_row(out, SPEED, 16, "fp32")[2:7], ["12000", "-", "-", "-", "-"])
 
+    def test_torch_run_on_cpu_is_flagged(self):
+        self.assertNotIn("WARNING", self.out)
+        with open(TORCH, encoding="utf-8") as f:
+            doc = json.load(f)
+        doc["environment"]["device"] = "cpu"
+        code, out = run("--ser", SER, "--torch", self.write("cpu.json", json.dumps(doc)))
+        self.assertEqual(code, 0, out)
+        self.assertIn("WARNING: PyTorch ran on cpu", out)
+
     def test_unreadable_or_wrong_input_exits_2(self):
         code, out = run("--ser", self.write("bad.json", "{not json"))
         self.assertEqual(code, 2, out)

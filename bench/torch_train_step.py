@@ -29,7 +29,8 @@ Timing: --warmup steps, then CUDA events around --steps consecutive steps; when 
 less than --min-time seconds the run is repeated with proportionally more steps.
 Memory: torch.cuda.max_memory_allocated() after reset_peak_memory_stats(), i.e. the peak of
 PyTorch's caching allocator's live allocations during setup, warm-up and timing, resident
-dataset included (the CUDA context and library handles are not counted).
+dataset included (the CUDA context and library handles are not counted). Each run starts
+after releasing the previous one (resident_before_bytes: what was allocated at its start).
 --device cpu runs eager fp32 only (a smoke test; graphs, compile and tf32 are recorded as
 skipped with their reason).
 
@@ -174,7 +175,6 @@ def graphs_step_fn(model, opt, data, labels, sampler, sums):
 def compile_step_fn(model, opt, data, labels, sampler, sums):
     if not hasattr(torch, "compile"):
         raise RuntimeError(f"torch.compile needs PyTorch >= 2.0 (this is {torch.__version__})")
-    torch._dynamo.reset()
     compiled = torch.compile(ModelWithLoss(model), mode="reduce-overhead")
     mark_step = getattr(getattr(torch, "compiler", None), "cudagraph_mark_step_begin", None)
 
@@ -223,14 +223,26 @@ def skip_reason(mode, math_mode, batch, args, device):
     return None
 
 
+def release_previous_run():
+    """Frees what an earlier run may still hold on the device: compiled code and the memory
+    pools of torch.compile's CUDA graphs (torch._dynamo.reset), unreferenced tensors and graphs
+    (gc), and the allocator's cached blocks, so that each run's peak starts from the dataset."""
+    dynamo = getattr(torch, "_dynamo", None)
+    if dynamo is not None:
+        dynamo.reset()
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
 def measure(mode, batch, math_mode, data, labels, args, device):
     """One (mode, batch, math) run: a fresh model and optimiser, warm-up, timing, memory."""
     torch.manual_seed(args.seed)
     set_math(math_mode)
+    resident_before = None
     if device.type == "cuda":
-        gc.collect()
-        torch.cuda.empty_cache()
+        release_previous_run()
         torch.cuda.reset_peak_memory_stats()
+        resident_before = torch.cuda.memory_allocated()  # the dataset, unless a run leaked memory
     model = seed_network(CLASSES).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, capturable=(mode == "graphs"))
     sampler = BatchSampler(args.samples, batch, device)
@@ -260,6 +272,7 @@ def measure(mode, batch, math_mode, data, labels, args, device):
         "train_accuracy": accuracy,
     }
     if device.type == "cuda":
+        result["resident_before_bytes"] = resident_before
         result["peak_allocated_bytes"] = torch.cuda.max_memory_allocated()
         result["peak_reserved_bytes"] = torch.cuda.max_memory_reserved()
     return result

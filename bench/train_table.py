@@ -214,6 +214,9 @@ def header_lines(ser_context, copy, sgemm, torch_env):
                      f"{torch_env.get('date', '?')}, {torch_env.get('samples', '?')} samples resident, "
                      f"cudnn.benchmark {torch_env.get('cudnn_benchmark', '-')}; "
                      "peak memory = max_memory_allocated (caching allocator, dataset included)")
+        if torch_env.get("device") != "cuda":
+            lines.append(f"WARNING: PyTorch ran on {torch_env.get('device', '?')}, not on a CUDA device: "
+                         "its figures are not comparable with ser's GPU step")
     ceilings = []
     for math in ("fp32", "tf32"):
         rate = sgemm.get(math, {}).get("FLOP/s")
