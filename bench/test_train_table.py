@@ -103,6 +103,11 @@ class TrainTableTest(unittest.TestCase):
         self.assertEqual(table_row(self.out, SPEED, 64, "fp32")[2:8],
                          ["32000", "8000", "16000", "20000", "4.00x", "2.00x"])
 
+    def test_graphs_off_case_is_reported_apart(self):
+        # The fixture's graphs:off row (4000 samples/s) must not replace the graph figure.
+        self.assertEqual(table_row(self.out, SPEED, 16, "fp32")[2], "12000")
+        self.assertIn("ser without CUDA graphs (eager device steps), batch 16, fp32: 4,000 samples/s (3.00x", self.out)
+
     def test_floor_is_step_flops_over_sgemm_rate(self):
         # 16 968 474 624 FLOP / 50 TFLOP/s = 0.339 ms; ser 1.333 ms = 3.9x; graphs 2 ms = 5.9x.
         self.assertEqual(table_row(self.out, FLOOR, 16, "fp32")[2:10],

@@ -34,7 +34,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seed_flops import train_step_flops  # noqa: E402
 
-TRAIN_CASE = re.compile(r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)(/|$)")
+TRAIN_CASE = re.compile(r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)(/(manual_time|real_time))?$")
+# The same step with CUDA graphs off (eager device steps): reported on its own line.
+NO_GRAPHS_CASE = re.compile(r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)/graphs:off(/(manual_time|real_time))?$")
 SGEMM_CASE = re.compile(r"^BM_ceiling_sgemm_gpu/(fp32|tf32)(/|$)")
 COPY_CASE = re.compile(r"^BM_ceiling_copy_gpu(/|$)")
 TRAIN_COUNTERS = ("samples_per_s", "ms_per_step", "peak_device_bytes", "step_flops", "epoch10k_s")
@@ -82,16 +84,21 @@ def load_ser(path):
     except (KeyError, TypeError) as e:
         raise InputError(f"{path}: not a Google Benchmark JSON file (missing {e})")
     train, sgemm, copy = {}, {}, None
+    no_graphs = {}
     for name, group in grouped.items():
         if m := TRAIN_CASE.match(name):
             train[(int(m.group(1)), m.group(2))] = case_values(group, TRAIN_COUNTERS)
+        elif m := NO_GRAPHS_CASE.match(name):
+            no_graphs[(int(m.group(1)), m.group(2))] = case_values(group, TRAIN_COUNTERS)
         elif m := SGEMM_CASE.match(name):
             sgemm[m.group(1)] = case_values(group, ("FLOP/s",))
         elif COPY_CASE.match(name):
             copy = case_values(group, ("bytes/s",))
     if not train:
         raise InputError(f"{path}: no BM_TrainStepGpu/batch:B/math:M case")
-    return train, sgemm, copy, doc.get("context", {})
+    context = dict(doc.get("context", {}))
+    context["no_graphs"] = no_graphs
+    return train, sgemm, copy, context
 
 
 def load_torch(path):
@@ -227,6 +234,20 @@ def header_lines(ser_context, copy, sgemm, torch_env):
     return lines
 
 
+def no_graphs_lines(train, no_graphs):
+    """One line per graphs:off case: ser's eager device steps beside its graph replays."""
+    lines = []
+    for (batch, math), values in sorted(no_graphs.items()):
+        rate = values.get("samples_per_s")
+        with_graphs = (train.get((batch, math)) or {}).get("samples_per_s")
+        if rate is None:
+            lines.append(f"ser without CUDA graphs, batch {batch}, {math}: error ({values.get('error', '?')})")
+            continue
+        lines.append(f"ser without CUDA graphs (eager device steps), batch {batch}, {math}: {rate:,.0f} samples/s"
+                     f" ({ratio(with_graphs, rate)} speed-up from graph replay)")
+    return [""] + lines if lines else []
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ser", required=True, help="ser_bench Google Benchmark JSON")
@@ -242,6 +263,8 @@ def main(argv=None):
         print(line)
     print()
     for line in build_tables(train, sgemm, torch_table):
+        print(line)
+    for line in no_graphs_lines(train, context.get("no_graphs", {})):
         print(line)
     return 0
 
