@@ -6,7 +6,8 @@
 //   --epochs: must be an integer in [1, 100000], got '99999999999'
 // CLI11 prefixes the option name and ends with its ValidationError status (105), as for
 // every other bad command line. Accepted integers are rewritten in canonical form ("010"
-// -> "10"; CLI11 alone would read it as octal). The descriptions ("in [1, 100000]") appear in --help.
+// -> "10"; CLI11 alone would read it as octal), so attach them with ->transform(): ->check()
+// runs a validator on a copy and would drop the rewrite. The descriptions ("in [1, 100000]") appear in --help.
 #pragma once
 
 #include <CLI/CLI.hpp>

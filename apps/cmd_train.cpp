@@ -26,21 +26,21 @@ void register_train(CLI::App& app) {
                   "70/15/15; speaker: speaker-disjoint train/validation/test")
       ->check(CLI::IsMember({"seed", "holdout", "speaker"}))
       ->capture_default_str();
-  cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->check(integer_in(1, kMaxEpochs))->capture_default_str();
-  cmd->add_option("--batch", opts->batch, "Batch size")->check(integer_in(1, kMaxBatch))->capture_default_str();
-  cmd->add_option("--lr", opts->lr, "Adam learning rate")->check(number_between_exclusive(0, 10))->capture_default_str();
+  cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
+  cmd->add_option("--batch", opts->batch, "Batch size")->transform(integer_in(1, kMaxBatch))->capture_default_str();
+  cmd->add_option("--lr", opts->lr, "Adam learning rate")->transform(number_between_exclusive(0, 10))->capture_default_str();
   cmd->add_option("--patience", opts->patience, "Early stopping: epochs without a better validation accuracy")
-      ->check(integer_in(1, kMaxEpochs))
+      ->transform(integer_in(1, kMaxEpochs))
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")
-      ->check(unsigned_64bit())
+      ->transform(unsigned_64bit())
       ->capture_default_str();
   cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
       ->capture_default_str();
   cmd->add_option("--device", opts->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--cache", opts->cache_dir, "Feature cache folder ('none' disables; default ~/.cache/ser/features)");
   cmd->add_option("--threads", opts->threads, "Feature extraction threads (0 = all cores)")
-      ->check(integer_in(0, kMaxThreads))
+      ->transform(integer_in(0, kMaxThreads))
       ->capture_default_str();
   cmd->add_option("--resume", *resume, "Continue the interrupted run in this folder (its options are reused)");
   cmd->add_flag("--quiet", *quiet, "No progress output");
