@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/predict.h"
 #include "apps/train_run.h"
@@ -39,9 +40,9 @@ void register_demo(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("demo", "Generate the synthetic demo corpus, train, evaluate and predict on it");
   cmd->add_option("--out", args->out, "Folder for the corpus, the run and the report")->capture_default_str();
-  cmd->add_option("--epochs", args->epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--speakers", args->speakers, "Synthetic speakers")->check(CLI::Range(2, 24))->capture_default_str();
-  cmd->add_option("--clips", args->clips, "Clips per class per speaker")->check(CLI::Range(2, 1000))->capture_default_str();
+  cmd->add_option("--epochs", args->epochs, "Training epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
+  cmd->add_option("--speakers", args->speakers, "Synthetic speakers")->transform(integer_in(2, 24))->capture_default_str();
+  cmd->add_option("--clips", args->clips, "Clips per class per speaker")->transform(integer_in(2, 1000))->capture_default_str();
   cmd->add_option("--device", args->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   cmd->add_flag("--quick", args->quick, "A tiny run (3 speakers, 4 clips, 2 epochs) that checks the whole chain");
   cmd->callback([args] {

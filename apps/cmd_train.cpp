@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 
+#include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/train_run.h"
 #include "engine/core/error.h"
@@ -25,26 +26,22 @@ void register_train(CLI::App& app) {
                   "70/15/15; speaker: speaker-disjoint train/validation/test")
       ->check(CLI::IsMember({"seed", "holdout", "speaker"}))
       ->capture_default_str();
-  cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", opts->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--lr", opts->lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
+  cmd->add_option("--batch", opts->batch, "Batch size")->transform(integer_in(1, kMaxBatch))->capture_default_str();
+  cmd->add_option("--lr", opts->lr, "Adam learning rate")->transform(number_between_exclusive(0, 10))->capture_default_str();
   cmd->add_option("--patience", opts->patience, "Early stopping: epochs without a better validation accuracy")
-      ->check(CLI::PositiveNumber)
+      ->transform(integer_in(1, kMaxEpochs))
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")
-      ->check(CLI::Validator(
-          [](std::string& value) {
-            return value.find_first_not_of("0123456789") == std::string::npos && !value.empty()
-                       ? std::string()
-                       : "must be a non-negative integer, got '" + value + "'";
-          },
-          "UINT"))
+      ->transform(unsigned_64bit())
       ->capture_default_str();
   cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
       ->capture_default_str();
   cmd->add_option("--device", opts->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--cache", opts->cache_dir, "Feature cache folder ('none' disables; default ~/.cache/ser/features)");
-  cmd->add_option("--threads", opts->threads, "Feature extraction threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Feature extraction threads (0 = all cores)")
+      ->transform(integer_in(0, kMaxThreads))
+      ->capture_default_str();
   cmd->add_option("--resume", *resume, "Continue the interrupted run in this folder (its options are reused)");
   cmd->add_flag("--quiet", *quiet, "No progress output");
   cmd->callback([opts, resume, quiet] {

@@ -3,7 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "apps/report.h"
 #include "engine/core/error.h"
@@ -68,6 +72,17 @@ void validate(const TrainOptions& o) {
   SER_CHECK(o.threads >= 0 && o.threads <= 1024, "--threads must be in [0, 1024] (0 = all cores), got {}", o.threads);
 }
 
+// Creates the run folder if needed and checks this process may write in it, so a locked
+// folder stops the run at once (before indexing, features or an epoch of training), with
+// nothing in it changed.
+void prepare_run_folder(const fs::path& run) {
+  std::error_code ec;
+  fs::create_directories(run, ec);
+  SER_CHECK(!ec, "{}: cannot create the run folder: {}", run.string(), ec.message());
+  SER_CHECK(::access(run.c_str(), W_OK | X_OK) == 0, "{}: cannot write in the run folder: {}; nothing in it was changed",
+            run.string(), std::strerror(errno));
+}
+
 fs::path cache_of(const TrainOptions& o) {
   if (o.cache_dir == "none") return {};
   return o.cache_dir.empty() ? default_cache_dir() : fs::path(o.cache_dir);
@@ -115,7 +130,7 @@ TrainOutcome run_training(const TrainOptions& options, bool resume) {
   validate(options);
   const auto t_start = std::chrono::steady_clock::now();
   const fs::path run = options.out_dir;
-  fs::create_directories(run);
+  prepare_run_folder(run);
   remove_stale_temp_files(run);  // left by a run that was killed mid-write
   const fs::path checkpoint_path = run / "checkpoint.safetensors";
   if (!resume) {

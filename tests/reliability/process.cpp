@@ -2,6 +2,7 @@
 #include "reliability/process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -39,6 +41,12 @@ Child::Child(const std::vector<std::string>& args, const ChildOptions& options) 
       const rlimit limit{static_cast<rlim_t>(options.file_size_limit), static_cast<rlim_t>(options.file_size_limit)};
       ::setrlimit(RLIMIT_FSIZE, &limit);
       ::signal(SIGXFSZ, SIG_IGN);  // stays ignored across exec: write() then fails with EFBIG
+    }
+    if (options.as_nobody &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(kNobodyId) != 0 || ::setuid(kNobodyId) != 0)) {
+      const ssize_t ignored = ::write(fd, kDropFailedMarker, std::strlen(kDropFailedMarker));
+      (void)ignored;
+      ::_exit(kDropFailedStatus);
     }
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
@@ -79,9 +87,28 @@ std::string Child::output() const { return read_text(output_); }
 
 RunResult run_ser(const std::vector<std::string>& args, const std::filesystem::path& output_file,
                   long file_size_limit) {
-  Child child(args, {output_file, file_size_limit});
+  return run_ser(args, ChildOptions{output_file, file_size_limit});
+}
+
+RunResult run_ser(const std::vector<std::string>& args, const ChildOptions& options) {
+  Child child(args, options);
   const int status = child.wait();
   return {status, child.output()};
+}
+
+bool can_run_ser_as_nobody(const std::filesystem::path& scratch, std::string& why) {
+  if (::geteuid() != 0) {
+    why = "not running as root";
+    return false;
+  }
+  ChildOptions options{scratch / "nobody-probe.log"};
+  options.as_nobody = true;
+  const RunResult probe = run_ser({"--version"}, options);
+  if (probe.status == 0) return true;
+  why = probe.status == kDropFailedStatus && probe.output.find(kDropFailedMarker) != std::string::npos
+            ? "setgroups/setgid/setuid to 65534 failed"
+            : "'nobody' cannot run " + ser_binary().string() + " (status " + std::to_string(probe.status) + ")";
+  return false;
 }
 
 std::string read_text(const std::filesystem::path& file) {

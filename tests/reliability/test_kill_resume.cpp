@@ -13,26 +13,16 @@
 #include <thread>
 #include <vector>
 
-#include "data/demo_corpus.h"
 #include "engine/io/file.h"
 #include "engine/io/safetensors.h"
 #include "reliability/process.h"
+#include "reliability/tiny_corpus.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace ser;
 
 namespace {
-
-// A corpus small enough for seconds-long epochs: 3 speakers x 6 classes x 3 clips.
-fs::path make_tiny_corpus(const fs::path& dir) {
-  data::DemoCorpusOptions opts;
-  opts.speakers = 3;
-  opts.clips_per_class = 3;
-  opts.seconds = 1.0;
-  data::generate_demo_corpus(dir, opts);
-  return dir;
-}
 
 std::vector<std::string> train_args(const fs::path& corpus, const fs::path& cache, const fs::path& out) {
   return {"train",   "--quiet", "--device", "cpu", "--data",     corpus.string(), "--cache", cache.string(),
@@ -74,7 +64,7 @@ TEST_SUITE("reliability") {
 
 TEST_CASE("SIGKILL mid-write and mid-epoch, a full disk, then --resume: same model as an uninterrupted run") {
   test::TempDir dir;
-  const fs::path corpus = make_tiny_corpus(dir / "corpus");
+  const fs::path corpus = test::make_tiny_corpus(dir / "corpus");
   const fs::path cache = dir / "cache";
 
   // Reference: one uninterrupted run.

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "data/demo_corpus.h"
 #include "engine/io/file.h"
 #include "features/cache.h"
 #include "reliability/process.h"
+#include "reliability/tiny_corpus.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -22,11 +22,7 @@ TEST_SUITE("reliability") {
 
 TEST_CASE("two ser train processes sharing one feature cache never corrupt it") {
   test::TempDir dir;
-  data::DemoCorpusOptions opts;
-  opts.speakers = 3;
-  opts.clips_per_class = 3;
-  opts.seconds = 1.0;
-  data::generate_demo_corpus(dir / "corpus", opts);
+  test::make_tiny_corpus(dir / "corpus");
   const fs::path cache = dir / "cache";
   auto args = [&](const std::string& out) {
     return std::vector<std::string>{"train", "--quiet", "--device", "cpu", "--data", (dir / "corpus").string(),
