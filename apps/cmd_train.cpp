@@ -42,12 +42,19 @@ void register_train(CLI::App& app) {
   cmd->add_option("--threads", opts->threads, "Feature extraction threads (0 = all cores)")
       ->transform(integer_in(0, kMaxThreads))
       ->capture_default_str();
-  cmd->add_option("--resume", *resume, "Continue the interrupted run in this folder (its options are reused)");
+  cmd->add_option("--resume", *resume,
+                  "Continue the interrupted run in this folder: its options are reused; --epochs, --patience, "
+                  "--device, --cache, --threads may be given to change them");
   cmd->add_flag("--quiet", *quiet, "No progress output");
-  cmd->callback([opts, resume, quiet] {
+  cmd->callback([cmd, opts, resume, quiet] {
     TrainOptions o = *opts;
     const bool resuming = !resume->empty();
     if (resuming) {
+      // Options that define the experiment cannot change under a resumed run.
+      for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--batch", "--lr", "--seed", "--classes"})
+        SER_CHECK(cmd->count(fixed) == 0,
+                  "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)",
+                  fixed, *resume);
       const std::filesystem::path run_json = std::filesystem::path(*resume) / "run.json";
       std::ifstream in(run_json);
       SER_CHECK(in.good(), "--resume {}: no run.json there (is it a ser run folder?)", *resume);
@@ -57,6 +64,11 @@ void register_train(CLI::App& app) {
         SER_FAIL("{}: malformed run description ({})", run_json.string(), e.what());
       }
       o.out_dir = *resume;
+      if (cmd->count("--epochs") > 0) o.epochs = opts->epochs;
+      if (cmd->count("--patience") > 0) o.patience = opts->patience;
+      if (cmd->count("--device") > 0) o.device = opts->device;
+      if (cmd->count("--cache") > 0) o.cache_dir = opts->cache_dir;
+      if (cmd->count("--threads") > 0) o.threads = opts->threads;
     }
     o.progress = !*quiet;
     const TrainOutcome out = run_training(o, resuming);

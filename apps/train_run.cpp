@@ -133,7 +133,7 @@ TrainOutcome run_training(const TrainOptions& options, bool resume) {
   prepare_run_folder(run);
   remove_stale_temp_files(run);  // left by a run that was killed mid-write
   const fs::path checkpoint_path = run / "checkpoint.safetensors";
-  if (!resume) {
+  {  // a resumed run rewrites it too: --epochs, --patience, --device may have been changed
     const std::string json = options.to_json().dump(2) + "\n";
     write_file_atomically(run / "run.json", json.data(), json.size());
   }
