@@ -38,13 +38,17 @@ void register_train(CLI::App& app) {
   cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
       ->capture_default_str();
   cmd->add_option("--device", opts->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--math", opts->math,
+                  "GPU math: fp32 (strict) or tf32 (tensor cores, faster, ~1e-3 relative rounding); no effect on the CPU")
+      ->check(CLI::IsMember({"fp32", "tf32"}))
+      ->capture_default_str();
   cmd->add_option("--cache", opts->cache_dir, "Feature cache folder ('none' disables; default ~/.cache/ser/features)");
   cmd->add_option("--threads", opts->threads, "Feature extraction threads (0 = all cores)")
       ->transform(integer_in(0, kMaxThreads))
       ->capture_default_str();
   cmd->add_option("--resume", *resume,
                   "Continue the interrupted run in this folder: its options are reused; --epochs, --patience, "
-                  "--device, --cache, --threads may be given to change them");
+                  "--device, --math, --cache, --threads may be given to change them");
   cmd->add_flag("--quiet", *quiet, "No progress output");
   cmd->callback([cmd, opts, resume, quiet] {
     TrainOptions o = *opts;
@@ -67,6 +71,7 @@ void register_train(CLI::App& app) {
       if (cmd->count("--epochs") > 0) o.epochs = opts->epochs;
       if (cmd->count("--patience") > 0) o.patience = opts->patience;
       if (cmd->count("--device") > 0) o.device = opts->device;
+      if (cmd->count("--math") > 0) o.math = opts->math;
       if (cmd->count("--cache") > 0) o.cache_dir = opts->cache_dir;
       if (cmd->count("--threads") > 0) o.threads = opts->threads;
     }

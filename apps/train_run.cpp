@@ -26,7 +26,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"out", out_dir.string()},  {"protocol", protocol},    {"epochs", epochs},
           {"batch", batch},           {"lr", lr},                {"patience", patience},
           {"seed", seed},             {"device", device},        {"cache", cache_dir},
-          {"threads", threads}};
+          {"threads", threads},       {"math", math}};
 }
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
@@ -44,6 +44,8 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.device = j.at("device").get<std::string>();
   o.cache_dir = j.at("cache").get<std::string>();
   o.threads = j.at("threads").get<int>();
+  o.math = j.value("math", std::string("fp32"));  // absent in run.json files of older versions
+  SER_CHECK(o.math == "fp32" || o.math == "tf32", "math must be fp32 or tf32, got \"{}\"", o.math);
   return o;
 }
 
@@ -163,6 +165,7 @@ TrainOutcome run_training(const TrainOptions& options, bool resume) {
   // 4. Model, optimiser, state.
   nn::Architecture arch = nn::Architecture::seed(static_cast<int>(classes.names.size()));
   nn::Model model(arch, device);
+  model.set_allow_tf32(options.math == "tf32");
   nn::Adam adam(nn::AdamConfig{options.lr}, model.parameter_count(), device);
   Generator generator(options.seed);
   train::TrainState state;

@@ -24,6 +24,7 @@ struct TrainOptions {
   int patience = 10;
   uint64_t seed = 42;
   std::string device = "auto";       // auto | cpu | cuda
+  std::string math = "fp32";         // fp32 | tf32 (GPU convolution / dense math)
   std::string cache_dir;             // empty = default cache; "none" = no cache
   int threads = 0;
   bool progress = true;

@@ -62,6 +62,10 @@ void softmax_cross_entropy_accumulate(CudaContext& ctx, const float* logits, con
   kernels::softmax_cross_entropy_forward_backward(logits, labels, n, k, dlogits, loss_sum, correct, ctx.stream());
 }
 
+void set_allow_tf32(CudaContext& ctx, bool allow) {
+  ctx.set_math_mode(allow ? MathMode::AllowTf32 : MathMode::StrictFp32);
+}
+
 void note_reallocation(CudaContext& ctx) { ctx.note_reallocation(); }
 void check_not_capturing(CudaContext& ctx, const char* what) { ctx.check_not_capturing(what); }
 

@@ -44,6 +44,9 @@ double softmax_cross_entropy(CudaContext& ctx, const float* logits, const int32_
 void softmax_cross_entropy_accumulate(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
                                       float* dlogits, float* loss_sum, int* correct);
 
+// Strict FP32 (false) or TF32 tensor-core math (true) for the context's cuBLAS and cuDNN calls.
+void set_allow_tf32(CudaContext& ctx, bool allow);
+
 // Memory generation bookkeeping for CUDA graphs (CudaContext::note_reallocation,
 // CudaContext::check_not_capturing), for host-only callers.
 void note_reallocation(CudaContext& ctx);

@@ -122,6 +122,10 @@ Tensor Model::probabilities() const {
                              p);
 }
 
+void Model::set_allow_tf32(bool allow) {
+  if (device_ == Device::CUDA) cuda::set_allow_tf32(*cuda_, allow);
+}
+
 void Model::inject_dropout_masks(const std::vector<Tensor>& masks) {
   auto layers = net_.dropout_layers();
   SER_CHECK(masks.empty() || masks.size() == layers.size(), "inject_dropout_masks: {} masks for {} dropout layers",

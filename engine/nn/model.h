@@ -58,6 +58,9 @@ class Model {
   // and dropout masks (N, units) used by the following Train forwards instead of the RNG.
   Network<float>& network() { return net_; }
   cuda::CudaContext* cuda_context() const { return cuda_; }  // null on the CPU
+  // GPU math: strict FP32 (default) or TF32 tensor cores for convolutions and dense layers.
+  // The CPU has no TF32: there it is a no-op. Applies to the shared context (every CUDA model).
+  void set_allow_tf32(bool allow);
   void inject_dropout_masks(const std::vector<Tensor>& masks);
 
  private:
