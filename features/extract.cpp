@@ -1,6 +1,9 @@
 // Batch extraction over a worker pool; see extract.h. Workers pull file indices from one
 // atomic counter; each owns a LogMelExtractor (FFTW plan + buffers). Results land in a
 // per-file slot, so the output keeps input order whatever the scheduling.
+// CUDA path: run_two_stage_pipeline over batches of gpu_batch files — prepare = decode on
+// the workers, submit = GpuLogMelExtractor::submit (returns at once), collect = wait, write
+// rows, cache, progress — so decoding batch k+1 overlaps the GPU's work on batch k.
 #include "features/extract.h"
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 #include "features/audio.h"
 #include "features/cache.h"
 #include "features/logmel_gpu.h"
+#include "features/pipeline.h"
 
 namespace ser::features {
 namespace fs = std::filesystem;
@@ -126,28 +130,47 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
     if (bar && (!gpu || slot.has_image || !slot.error.empty())) bar->tick(1, progress_suffix(hits, failed));
   };
 
-  const std::size_t chunk = gpu ? static_cast<std::size_t>(std::max(1, opts.gpu_batch)) : files.size();
-  for (std::size_t begin = 0; begin < files.size(); begin += chunk) {
-    const std::size_t end = std::min(files.size(), begin + chunk);
-    parallel_for(begin, end, threads, process);
-    if (!gpu) continue;
-    // GPU stage: the decoded signals of this chunk in one batch.
-    std::vector<std::size_t> todo;
-    std::vector<std::vector<float>> signals;
-    for (std::size_t i = begin; i < end; ++i)
-      if (!slots[i].has_image && slots[i].error.empty()) {
-        todo.push_back(i);
-        signals.push_back(std::move(slots[i].signal));
+  if (!gpu) {
+    parallel_for(0, files.size(), threads, process);
+  } else {
+    // A batch between submit and collect: the files sent to the GPU (cache hits and failures
+    // never are) and its ticket. At most two in flight, consecutive batches: index % 2.
+    struct GpuBatch {
+      std::vector<std::size_t> todo;  // (B,) file indices, ascending
+      GpuLogMelExtractor::Ticket ticket;
+    };
+    GpuBatch in_flight[2];
+    PipelineStages stages;
+    stages.prepare = [&](const BatchRange& b) { parallel_for(b.begin, b.end, threads, process); };
+    stages.submit = [&](const BatchRange& b) {
+      GpuBatch& g = in_flight[b.index % 2];
+      g.todo.clear();
+      std::vector<std::size_t> todo;
+      std::vector<std::vector<float>> signals;  // B x (N_i,), freed on return (submit copies them)
+      for (std::size_t i = b.begin; i < b.end; ++i)
+        if (!slots[i].has_image && slots[i].error.empty()) {
+          todo.push_back(i);
+          signals.push_back(std::move(slots[i].signal));
+        }
+      if (todo.empty()) return;
+      g.ticket = gpu_extractor->submit(signals, Device::CPU);
+      g.todo = std::move(todo);
+    };
+    stages.collect = [&](const BatchRange& b) {
+      GpuBatch& g = in_flight[b.index % 2];
+      if (g.todo.empty()) return;
+      const Tensor batch = gpu_extractor->collect(g.ticket);  // (B, 1, H, W)
+      for (std::size_t k = 0; k < g.todo.size(); ++k) {
+        const std::size_t i = g.todo[k];
+        std::memcpy(row(i), batch.data() + static_cast<int64_t>(k) * hw, static_cast<std::size_t>(hw) * sizeof(float));
+        slots[i].has_image = true;
+        if (cache) store(i, batch.slice(static_cast<int64_t>(k) * hw, image_shape));
+        if (bar) bar->tick(1, progress_suffix(hits, failed));
       }
-    if (todo.empty()) continue;
-    const Tensor batch = gpu_extractor->images(signals, Device::CPU);  // (B, 1, H, W)
-    for (std::size_t b = 0; b < todo.size(); ++b) {
-      const std::size_t i = todo[b];
-      std::memcpy(row(i), batch.data() + static_cast<int64_t>(b) * hw, static_cast<std::size_t>(hw) * sizeof(float));
-      slots[i].has_image = true;
-      if (cache) store(i, batch.slice(static_cast<int64_t>(b) * hw, image_shape));
-      if (bar) bar->tick(1, progress_suffix(hits, failed));
-    }
+      g.todo.clear();
+    };
+    run_two_stage_pipeline(files.size(), static_cast<std::size_t>(std::max(1, opts.gpu_batch)), stages,
+                           opts.gpu_overlap ? PipelineSchedule::kOverlapped : PipelineSchedule::kSequential);
   }
   if (bar) bar->finish();
   if (cache) {

@@ -1,6 +1,7 @@
 // Batch extraction: many audio files -> their log-mel images, on all CPU cores (decode +
 // resample + CPU log-mel per file), or with decode/resample on the CPU threads and the
-// log-mel stage batched on the GPU when opts.device is CUDA. Optional on-disk cache
+// log-mel stage batched on the GPU when opts.device is CUDA; there the CPU threads decode
+// batch k+1 while the GPU computes batch k (features/pipeline.h, two GPU staging slots). Optional on-disk cache
 // (features/cache.h) and a progress bar on stderr. A file that cannot be decoded is
 // reported in `failures` (path, reason) and skipped; the others complete.
 #pragma once
@@ -23,6 +24,8 @@ struct ExtractOptions {
   bool progress = true;               // progress bar on stderr
   Device device = Device::CPU;        // CUDA: log-mel on the GPU (throws if not built / no device)
   int gpu_batch = 256;                // files per GPU batch (decoded on the CPU threads first)
+  bool gpu_overlap = true;            // CUDA: decode the next batch while the GPU works (false:
+                                      // CPU and GPU take turns; for benchmarks and comparison)
 };
 
 struct ExtractResult {

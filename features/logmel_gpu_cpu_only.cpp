@@ -11,6 +11,11 @@ GpuLogMelExtractor::GpuLogMelExtractor(const LogMelConfig&) {
   SER_FAIL("GpuLogMelExtractor: this binary was built without CUDA; use Device::CPU");
 }
 GpuLogMelExtractor::~GpuLogMelExtractor() = default;
+GpuLogMelExtractor::Ticket GpuLogMelExtractor::submit(const std::vector<std::vector<float>>&, Device) {
+  SER_FAIL("GpuLogMelExtractor: built without CUDA");
+}
+Tensor GpuLogMelExtractor::collect(const Ticket&) { SER_FAIL("GpuLogMelExtractor: built without CUDA"); }
+int GpuLogMelExtractor::in_flight() const { return 0; }
 Tensor GpuLogMelExtractor::images(const std::vector<std::vector<float>>&, Device) {
   SER_FAIL("GpuLogMelExtractor: built without CUDA");
 }

@@ -1,8 +1,16 @@
 // GpuLogMelExtractor (CUDA build): batches signals of different lengths end to end and runs
 // frame+window -> cuFFT R2C (float32) -> power -> mel (cuBLAS SGEMM, strict FP32) -> dB ->
-// resize on one stream. Host staging buffers are pinned and copies are asynchronous; device
-// and pinned buffers grow and are reused across calls; the cuFFT plan has a fixed batch
-// (kFftChunk frames) and is reused for every chunk of every call.
+// resize on one stream. The cuFFT plan has a fixed batch (kFftChunk frames) and is reused
+// for every chunk of every call.
+//
+// Double buffering (submit/collect): two staging slots, each with its own pinned host
+// buffers (signals in, offset tables, images out) and a CUDA event recorded after the
+// batch's download. The device scratch (signal, frames, spectrum, power, mel, dB, images)
+// is shared: all work is on one stream, so batch k+1's upload is ordered after batch k's
+// download. Every host->device and device->host copy of submit() is from/to pinned memory,
+// so submit() never blocks on the device (a pageable source would make the copy wait for the
+// stream). Buffers grow and are reused; a device buffer that must grow first waits for the
+// stream, so a batch in flight never loses its scratch.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cufft.h>
@@ -21,14 +29,16 @@ namespace {
 
 constexpr int kFftChunk = 2048;  // frames per cuFFT execution (plan batch size)
 
-// Grow-only device allocation of T elements.
+// Grow-only device allocation of T elements. Growing waits for `stream` first, so work
+// already queued there never reads freed memory.
 template <typename T>
 struct DeviceArray {
   T* ptr = nullptr;
   std::size_t capacity = 0;
   ~DeviceArray() { cudaFree(ptr); }
-  T* reserve(std::size_t n) {
+  T* reserve(std::size_t n, cudaStream_t stream) {
     if (n > capacity) {
+      CUDA_CHECK(cudaStreamSynchronize(stream));
       CUDA_CHECK(cudaFree(ptr));
       ptr = nullptr;
       CUDA_CHECK(cudaMalloc(&ptr, std::max<std::size_t>(n, 1) * sizeof(T)));
@@ -38,7 +48,8 @@ struct DeviceArray {
   }
 };
 
-// Grow-only pinned host allocation of T elements (for asynchronous copies).
+// Grow-only pinned host allocation of T elements (for asynchronous copies). Only grown
+// while its slot is not in flight.
 template <typename T>
 struct PinnedArray {
   T* ptr = nullptr;
@@ -81,6 +92,21 @@ BatchLayout describe_batch(const std::vector<std::vector<float>>& signals, const
 
 }  // namespace
 
+// One staging slot of the double buffer: pinned host buffers of the batch it carries, the
+// event recorded after its download, and where collect() delivers its images.
+struct StagingSlot {
+  PinnedArray<float> signal;       // (total_samples,) the batch's signals end to end
+  PinnedArray<int64_t> table;      // (3B + 1,) signal_offset | signal_length | frame_offset
+  PinnedArray<int> frame_signal;   // (total_frames,) signal of each frame
+  PinnedArray<float> images;       // (B, H, W) downloaded images (out_device CPU)
+  Tensor device_images;            // (B, 1, H, W) CUDA (out_device CUDA)
+  cudaEvent_t done = nullptr;      // recorded after the batch's last copy
+  bool pending = false;            // submitted, not yet collected
+  uint64_t serial = 0;             // the ticket's serial while pending
+  int64_t batch = 0;               // B
+  Device out_device = Device::CPU;
+};
+
 struct GpuLogMelExtractor::Impl {
   LogMelConfig cfg;
   cudaStream_t stream = nullptr;
@@ -88,17 +114,21 @@ struct GpuLogMelExtractor::Impl {
   cufftHandle plan = 0;
   bool plan_made = false;
   DeviceArray<float> window, filterbank;           // (n_fft,), (M, F)
+  // Shared scratch: (total_samples,), (padded, n_fft), (total_frames, F) x2 with spectrum
+  // complex (padded, F), (total_frames, M) x2, (B, H, W).
   DeviceArray<float> signal, frames, power, mel, db, images;
   DeviceArray<float2> spectrum;
   DeviceArray<int64_t> offsets;                    // signal_offset | signal_length | frame_offset
   DeviceArray<int> frame_signal;
-  PinnedArray<float> host_signal, host_images;
+  StagingSlot slots[kSlots];
+  uint64_t last_serial = 0;
 
   explicit Impl(const LogMelConfig& c) : cfg(c) {
     cfg.validate();
     // A blocking stream: ordered after work on the legacy default stream, e.g. the zero-fill
-    // of a freshly allocated CUDA Tensor that images() copies into.
+    // of a freshly allocated CUDA Tensor that submit() copies into.
     CUDA_CHECK(cudaStreamCreate(&stream));
+    for (StagingSlot& slot : slots) CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
     CUBLAS_CHECK(cublasCreate(&cublas));
     CUBLAS_CHECK(cublasSetStream(cublas, stream));
     CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));  // strict FP32, no TF32
@@ -109,66 +139,83 @@ struct GpuLogMelExtractor::Impl {
     const std::vector<double> w64 = periodic_hann(cfg.n_fft);
     const std::vector<float> w32(w64.begin(), w64.end());  // float32 window (float32-FFT path)
     const std::vector<float> fb = mel_filterbank(cfg);
-    CUDA_CHECK(cudaMemcpy(window.reserve(w32.size()), w32.data(), w32.size() * sizeof(float), cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(filterbank.reserve(fb.size()), fb.data(), fb.size() * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(window.reserve(w32.size(), stream), w32.data(), w32.size() * sizeof(float),
+                          cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(filterbank.reserve(fb.size(), stream), fb.data(), fb.size() * sizeof(float),
+                          cudaMemcpyHostToDevice));
   }
   ~Impl() {
+    if (stream) cudaStreamSynchronize(stream);  // nothing in flight may outlive its buffers
+    for (StagingSlot& slot : slots)
+      if (slot.done) cudaEventDestroy(slot.done);
     if (plan_made) cufftDestroy(plan);
     if (cublas) cublasDestroy(cublas);
     if (stream) cudaStreamDestroy(stream);
   }
 
-  // Runs the whole chain for one batch; leaves power/mel/db/images on the device.
-  BatchLayout run(const std::vector<std::vector<float>>& signals) {
+  int in_flight() const {
+    int n = 0;
+    for (const StagingSlot& slot : slots) n += slot.pending ? 1 : 0;
+    return n;
+  }
+
+  // Packs the batch into `slot`'s pinned buffers and queues upload + the whole chain on the
+  // stream; returns without waiting. Leaves power/mel/db/images in the shared scratch.
+  // `slot` must not be in flight.
+  BatchLayout enqueue(const std::vector<std::vector<float>>& signals, StagingSlot& slot) {
     SER_CHECK(!signals.empty(), "GpuLogMelExtractor: empty batch");
     BatchLayout l = describe_batch(signals, cfg);
     const int B = static_cast<int>(signals.size());
     const int n_fft = cfg.n_fft, F = cfg.n_freqs(), M = cfg.n_mels;
-    // Upload: signals through a pinned staging buffer, then the small offset tables.
-    float* hs = host_signal.reserve(static_cast<std::size_t>(l.total_samples));
-    for (int b = 0; b < B; ++b) {
-      const auto& y = signals[b];
-      for (float v : y) SER_CHECK(std::isfinite(v), "GpuLogMelExtractor: signal {} holds a NaN/Inf sample", b);
-      std::memcpy(hs + l.signal_offset[b], y.data(), y.size() * sizeof(float));
-    }
-    CUDA_CHECK(cudaMemcpyAsync(signal.reserve(l.total_samples), hs, l.total_samples * sizeof(float),
-                               cudaMemcpyHostToDevice, stream));
-    std::vector<int64_t> table;  // (3B + 1,)
-    table.insert(table.end(), l.signal_offset.begin(), l.signal_offset.end());
-    table.insert(table.end(), l.signal_length.begin(), l.signal_length.end());
-    table.insert(table.end(), l.frame_offset.begin(), l.frame_offset.end());
-    int64_t* d_table = offsets.reserve(table.size());
-    CUDA_CHECK(cudaMemcpyAsync(d_table, table.data(), table.size() * sizeof(int64_t), cudaMemcpyHostToDevice, stream));
-    int* d_frame_signal = frame_signal.reserve(l.frame_signal.size());
-    CUDA_CHECK(cudaMemcpyAsync(d_frame_signal, l.frame_signal.data(), l.frame_signal.size() * sizeof(int),
-                               cudaMemcpyHostToDevice, stream));
+    for (int b = 0; b < B; ++b)
+      for (float v : signals[b]) SER_CHECK(std::isfinite(v), "GpuLogMelExtractor: signal {} holds a NaN/Inf sample", b);
+    // Pack: signals and the small tables into this slot's pinned buffers.
+    float* hs = slot.signal.reserve(static_cast<std::size_t>(l.total_samples));
+    for (int b = 0; b < B; ++b)
+      std::memcpy(hs + l.signal_offset[b], signals[b].data(), signals[b].size() * sizeof(float));
+    const std::size_t table_size = 3 * static_cast<std::size_t>(B) + 1;
+    int64_t* ht = slot.table.reserve(table_size);
+    std::copy(l.signal_offset.begin(), l.signal_offset.end(), ht);
+    std::copy(l.signal_length.begin(), l.signal_length.end(), ht + B);
+    std::copy(l.frame_offset.begin(), l.frame_offset.end(), ht + 2 * B);
+    int* hf = slot.frame_signal.reserve(l.frame_signal.size());
+    std::copy(l.frame_signal.begin(), l.frame_signal.end(), hf);
+
+    // Device scratch first (growing waits for the stream), then the asynchronous uploads.
+    const int64_t chunks = (l.total_frames + kFftChunk - 1) / kFftChunk;
+    const int64_t padded = chunks * kFftChunk;  // frames padded up to whole FFT chunks
+    float* d_signal = signal.reserve(static_cast<std::size_t>(l.total_samples), stream);
+    int64_t* d_table = offsets.reserve(table_size, stream);
+    int* d_frame_signal = frame_signal.reserve(l.frame_signal.size(), stream);
+    float* d_frames = frames.reserve(static_cast<std::size_t>(padded) * n_fft, stream);   // (padded, n_fft)
+    float2* d_spec = spectrum.reserve(static_cast<std::size_t>(padded) * F, stream);       // (padded, F)
+    float* d_power = power.reserve(static_cast<std::size_t>(l.total_frames) * F, stream);  // (total_frames, F)
+    float* d_mel = mel.reserve(static_cast<std::size_t>(l.total_frames) * M, stream);      // (total_frames, M)
+    float* d_db = db.reserve(static_cast<std::size_t>(l.total_frames) * M, stream);        // (total_frames, M)
+    float* d_images = images.reserve(static_cast<std::size_t>(B) * cfg.image_height * cfg.image_width, stream);
+    CUDA_CHECK(cudaMemcpyAsync(d_signal, hs, l.total_samples * sizeof(float), cudaMemcpyHostToDevice, stream));
+    CUDA_CHECK(cudaMemcpyAsync(d_table, ht, table_size * sizeof(int64_t), cudaMemcpyHostToDevice, stream));
+    CUDA_CHECK(cudaMemcpyAsync(d_frame_signal, hf, l.frame_signal.size() * sizeof(int), cudaMemcpyHostToDevice,
+                               stream));
     const int64_t* d_signal_offset = d_table;
     const int64_t* d_signal_length = d_table + B;
     const int64_t* d_frame_offset = d_table + 2 * B;
 
-    // Frames padded up to whole FFT chunks (the tail frames are zero and never read back).
-    const int64_t chunks = (l.total_frames + kFftChunk - 1) / kFftChunk;
-    const int64_t padded = chunks * kFftChunk;
-    float* d_frames = frames.reserve(static_cast<std::size_t>(padded) * n_fft);             // (padded, n_fft)
-    float2* d_spec = spectrum.reserve(static_cast<std::size_t>(padded) * F);                 // (padded, F)
+    // The tail frames of the last chunk are zero and never read back.
     CUDA_CHECK(cudaMemsetAsync(d_frames + l.total_frames * n_fft, 0,
                                (padded - l.total_frames) * n_fft * sizeof(float), stream));
-    kernels::logmel_frame_window(d_frames, signal.ptr, d_signal_offset, d_signal_length, d_frame_offset,
+    kernels::logmel_frame_window(d_frames, d_signal, d_signal_offset, d_signal_length, d_frame_offset,
                                  d_frame_signal, l.total_frames, n_fft, cfg.hop_length, window.ptr, stream);
     for (int64_t c = 0; c < chunks; ++c)
       CUFFT_CHECK(cufftExecR2C(plan, d_frames + c * kFftChunk * n_fft,
                                reinterpret_cast<cufftComplex*>(d_spec + c * kFftChunk * F)));
-    float* d_power = power.reserve(static_cast<std::size_t>(l.total_frames) * F);  // (total_frames, F)
     kernels::logmel_power(d_power, d_spec, l.total_frames * F, stream);
     // mel (total_frames, M) row-major = power (total_frames, F) x fb^T; in cuBLAS column-major
     // terms C^T (M x total) = (fb^T col-major F x M)^T * power^T (F x total).
-    float* d_mel = mel.reserve(static_cast<std::size_t>(l.total_frames) * M);
     const float one = 1.0f, zero = 0.0f;
     CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, M, static_cast<int>(l.total_frames), F, &one,
                              filterbank.ptr, F, d_power, F, &zero, d_mel, M));
-    float* d_db = db.reserve(static_cast<std::size_t>(l.total_frames) * M);
     kernels::logmel_power_to_db(d_db, d_mel, d_frame_offset, B, M, cfg.amin, cfg.top_db, stream);
-    float* d_images = images.reserve(static_cast<std::size_t>(B) * cfg.image_height * cfg.image_width);
     kernels::logmel_resize(d_images, d_db, d_frame_offset, B, M, cfg.image_height, cfg.image_width, stream);
     return l;
   }
@@ -181,31 +228,70 @@ GpuLogMelExtractor::GpuLogMelExtractor(const LogMelConfig& cfg) {
 
 GpuLogMelExtractor::~GpuLogMelExtractor() = default;
 
-Tensor GpuLogMelExtractor::images(const std::vector<std::vector<float>>& signals, Device out_device) {
-  const LogMelConfig& cfg = impl_->cfg;
+GpuLogMelExtractor::Ticket GpuLogMelExtractor::submit(const std::vector<std::vector<float>>& signals,
+                                                      Device out_device) {
+  Impl& im = *impl_;
+  int free_slot = -1;
+  for (int i = 0; i < kSlots && free_slot < 0; ++i)
+    if (!im.slots[i].pending) free_slot = i;
+  SER_CHECK(free_slot >= 0, "GpuLogMelExtractor::submit: {} batches already in flight; collect one first", kSlots);
+  StagingSlot& slot = im.slots[free_slot];
+  im.enqueue(signals, slot);
+  const LogMelConfig& cfg = im.cfg;
   const int64_t B = static_cast<int64_t>(signals.size());
-  const Shape shape{B, 1, cfg.image_height, cfg.image_width};
-  if (B == 0) return Tensor(Shape{0, 1, cfg.image_height, cfg.image_width}, out_device);
-  impl_->run(signals);
-  const std::size_t n = static_cast<std::size_t>(shape.numel());
+  const std::size_t n = static_cast<std::size_t>(B) * cfg.image_height * cfg.image_width;
   if (out_device == Device::CUDA) {
-    Tensor out(shape, Device::CUDA);
-    CUDA_CHECK(cudaMemcpyAsync(out.data(), impl_->images.ptr, n * sizeof(float), cudaMemcpyDeviceToDevice,
-                               impl_->stream));
-    CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
+    // Its own tensor: the shared images scratch is overwritten by the next batch.
+    slot.device_images = Tensor(Shape{B, 1, cfg.image_height, cfg.image_width}, Device::CUDA);
+    CUDA_CHECK(cudaMemcpyAsync(slot.device_images.data(), im.images.ptr, n * sizeof(float),
+                               cudaMemcpyDeviceToDevice, im.stream));
+  } else {
+    CUDA_CHECK(cudaMemcpyAsync(slot.images.reserve(n), im.images.ptr, n * sizeof(float), cudaMemcpyDeviceToHost,
+                               im.stream));
+  }
+  CUDA_CHECK(cudaEventRecord(slot.done, im.stream));
+  slot.pending = true;
+  slot.serial = ++im.last_serial;
+  slot.batch = B;
+  slot.out_device = out_device;
+  return Ticket{free_slot, slot.serial};
+}
+
+Tensor GpuLogMelExtractor::collect(const Ticket& ticket) {
+  Impl& im = *impl_;
+  SER_CHECK(ticket.slot >= 0 && ticket.slot < kSlots && im.slots[ticket.slot].pending &&
+                im.slots[ticket.slot].serial == ticket.serial,
+            "GpuLogMelExtractor::collect: ticket (slot {}, serial {}) is not in flight (never submitted or "
+            "already collected)",
+            ticket.slot, ticket.serial);
+  StagingSlot& slot = im.slots[ticket.slot];
+  slot.pending = false;  // freed even if the wait reports a device error
+  CUDA_CHECK(cudaEventSynchronize(slot.done));
+  const LogMelConfig& cfg = im.cfg;
+  const Shape shape{slot.batch, 1, cfg.image_height, cfg.image_width};
+  if (slot.out_device == Device::CUDA) {
+    Tensor out = slot.device_images;
+    slot.device_images = Tensor();
     return out;
   }
-  float* host = impl_->host_images.reserve(n);
-  CUDA_CHECK(cudaMemcpyAsync(host, impl_->images.ptr, n * sizeof(float), cudaMemcpyDeviceToHost, impl_->stream));
-  CUDA_CHECK(cudaStreamSynchronize(impl_->stream));
   Tensor out(shape);
-  std::memcpy(out.data(), host, n * sizeof(float));
+  std::memcpy(out.data(), slot.images.ptr, static_cast<std::size_t>(shape.numel()) * sizeof(float));
   return out;
+}
+
+int GpuLogMelExtractor::in_flight() const { return impl_->in_flight(); }
+
+Tensor GpuLogMelExtractor::images(const std::vector<std::vector<float>>& signals, Device out_device) {
+  const LogMelConfig& cfg = impl_->cfg;
+  if (signals.empty()) return Tensor(Shape{0, 1, cfg.image_height, cfg.image_width}, out_device);
+  return collect(submit(signals, out_device));
 }
 
 std::vector<LogMelStages> GpuLogMelExtractor::stages(const std::vector<std::vector<float>>& signals) {
   const LogMelConfig& cfg = impl_->cfg;
-  const BatchLayout l = impl_->run(signals);
+  SER_CHECK(impl_->in_flight() == 0, "GpuLogMelExtractor::stages: {} batches still in flight; collect them first",
+            impl_->in_flight());
+  const BatchLayout l = impl_->enqueue(signals, impl_->slots[0]);
   const int F = cfg.n_freqs(), M = cfg.n_mels, H = cfg.image_height, W = cfg.image_width;
   auto download = [&](const float* d, std::size_t n) {
     std::vector<float> h(n);
