@@ -16,6 +16,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "data/demo_corpus.h"
 #include "features/audio.h"
 #include "features/extract.h"
 #include "features/logmel.h"
@@ -42,32 +43,12 @@ std::vector<float> test_signal(int rate, double seconds) {
   return y;
 }
 
-void put_le(std::string& s, uint32_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 // Writes a mono PCM_16 WAV of the test signal; returns its path (in a per-process temp folder).
 fs::path write_test_wav(int rate, const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("ser-bench-features-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::vector<float> y = test_signal(rate, kClipSeconds);
-  std::string data;
-  for (float v : y) put_le(data, static_cast<uint16_t>(static_cast<int16_t>(std::lrint(v * 32767.0f))), 2);
-  std::string wav = "RIFF";
-  put_le(wav, 36 + static_cast<uint32_t>(data.size()), 4);
-  wav += "WAVEfmt ";
-  put_le(wav, 16, 4);
-  put_le(wav, 1, 2);
-  put_le(wav, 1, 2);
-  put_le(wav, static_cast<uint32_t>(rate), 4);
-  put_le(wav, static_cast<uint32_t>(rate) * 2, 4);
-  put_le(wav, 2, 2);
-  put_le(wav, 16, 2);
-  wav += "data";
-  put_le(wav, static_cast<uint32_t>(data.size()), 4);
-  wav += data;
   const fs::path p = dir / name;
-  std::ofstream(p, std::ios::binary).write(wav.data(), static_cast<std::streamsize>(wav.size()));
+  ser::data::write_wav_pcm16(p, test_signal(rate, kClipSeconds), rate);
   return p;
 }
 

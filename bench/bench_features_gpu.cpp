@@ -22,6 +22,7 @@
 #include <string>
 
 #include "engine/core/device.h"
+#include "data/demo_corpus.h"
 #include "features/extract.h"
 #include "features/logmel_gpu.h"
 
@@ -29,32 +30,14 @@ namespace {
 namespace fs = std::filesystem;
 using namespace ser::features;
 
-void put_le(std::string& s, uint32_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-// Bytes of a mono PCM_16 WAV holding `seconds` of a two-tone signal at `rate` Hz.
-std::string test_wav_bytes(int rate, double seconds) {
-  const int n = static_cast<int>(rate * seconds);
-  std::string data;
-  for (int i = 0; i < n; ++i) {
+// `seconds` of a two-tone signal at `rate` Hz, (n,).
+std::vector<float> two_tones(int rate, double seconds) {
+  std::vector<float> y(static_cast<std::size_t>(rate * seconds));
+  for (std::size_t i = 0; i < y.size(); ++i) {
     const double t = static_cast<double>(i) / rate;
-    const double v = 0.3 * std::sin(2 * M_PI * 220 * t) + 0.1 * std::sin(2 * M_PI * 1870 * t);
-    put_le(data, static_cast<uint16_t>(static_cast<int16_t>(std::lrint(v * 32767.0))), 2);
+    y[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * 220 * t) + 0.1 * std::sin(2 * M_PI * 1870 * t));
   }
-  std::string wav = "RIFF";
-  put_le(wav, 36 + static_cast<uint32_t>(data.size()), 4);
-  wav += "WAVEfmt ";
-  put_le(wav, 16, 4);
-  put_le(wav, 1, 2);                                  // PCM
-  put_le(wav, 1, 2);                                  // mono
-  put_le(wav, static_cast<uint32_t>(rate), 4);
-  put_le(wav, static_cast<uint32_t>(rate) * 2, 4);  // byte rate
-  put_le(wav, 2, 2);                                  // block align
-  put_le(wav, 16, 2);                                 // bits per sample
-  wav += "data";
-  put_le(wav, static_cast<uint32_t>(data.size()), 4);
-  return wav + data;
+  return y;
 }
 
 void BM_GpuLogMelImages(benchmark::State& state) {
@@ -91,11 +74,11 @@ void BM_GpuExtractImages(benchmark::State& state) {
   constexpr int kFiles = 512;
   const fs::path dir = fs::temp_directory_path() / ("ser-bench-extract-gpu-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string wav = test_wav_bytes(48000, 3.0);  // decoded + resampled per file, same cost
+  const std::vector<float> signal = two_tones(48000, 3.0);  // decoded + resampled per file, same cost
   std::vector<fs::path> files;
   for (int i = 0; i < kFiles; ++i) {
     files.push_back(dir / ("clip" + std::to_string(i) + ".wav"));
-    std::ofstream(files.back(), std::ios::binary).write(wav.data(), static_cast<std::streamsize>(wav.size()));
+    ser::data::write_wav_pcm16(files.back(), signal, 48000);
   }
   ExtractOptions opts;
   opts.progress = false;

@@ -34,9 +34,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seed_flops import train_step_flops  # noqa: E402
 
-TRAIN_CASE = re.compile(r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)(/(manual_time|real_time))?$")
+# Google Benchmark appends /min_time:T and /manual_time (or /real_time) to the registered name.
+TRAIN_CASE = re.compile(r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)(/min_time:[\d.]+)?(/(manual_time|real_time))?$")
 # The same step with CUDA graphs off (eager device steps): reported on its own line.
-NO_GRAPHS_CASE = re.compile(r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)/graphs:off(/(manual_time|real_time))?$")
+NO_GRAPHS_CASE = re.compile(
+    r"^BM_TrainStepGpu/batch:(\d+)/math:(fp32|tf32)/graphs:off(/min_time:[\d.]+)?(/(manual_time|real_time))?$")
 SGEMM_CASE = re.compile(r"^BM_ceiling_sgemm_gpu/(fp32|tf32)(/|$)")
 COPY_CASE = re.compile(r"^BM_ceiling_copy_gpu(/|$)")
 TRAIN_COUNTERS = ("samples_per_s", "ms_per_step", "peak_device_bytes", "step_flops", "epoch10k_s")

@@ -97,6 +97,8 @@ void check_options(const DemoCorpusOptions& o) {
   for (const auto& name : o.classes.names) ravdess_code(name);
 }
 
+}  // namespace
+
 void write_wav_pcm16(const std::filesystem::path& file, const std::vector<float>& samples, int sample_rate) {
   std::vector<short> pcm(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i)
@@ -111,8 +113,6 @@ void write_wav_pcm16(const std::filesystem::path& file, const std::vector<float>
   const int closed = sf_close(handle);
   SER_CHECK(written == static_cast<sf_count_t>(pcm.size()) && closed == 0, "short write to WAV file '{}'", file.string());
 }
-
-}  // namespace
 
 DemoProsody demo_prosody(const std::string& emotion) {
   //                      f0   contour bend  vib_hz depth  syl/s level  tilt  jitter breath

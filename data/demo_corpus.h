@@ -56,4 +56,8 @@ std::filesystem::path demo_clip_path(const std::string& emotion, int speaker, in
 // Throws ser::Error for invalid options or a file that cannot be written.
 void generate_demo_corpus(const std::filesystem::path& dir, const DemoCorpusOptions& opts);
 
+// Writes samples (n,) in [-1, 1] (clamped) as a mono 16-bit PCM WAV at sample_rate Hz
+// (libsndfile). Throws a ser::Error naming the file if it cannot be written.
+void write_wav_pcm16(const std::filesystem::path& file, const std::vector<float>& samples, int sample_rate);
+
 }  // namespace ser::data
