@@ -24,6 +24,7 @@
 #include "engine/nn/model.h"
 #include "engine/train/device_trainer.h"
 #include "engine/train/trainer.h"
+#include "support/architectures.h"
 #include "support/gpu.h"
 #include "support/values.h"
 
@@ -32,16 +33,6 @@ using namespace ser::nn;
 using namespace ser::train;
 
 namespace {
-
-Architecture small_architecture() {
-  Architecture arch;
-  arch.height = 32;
-  arch.width = 32;
-  arch.conv_channels = {4, 8};
-  arch.dense_units = {16};
-  arch.classes = 4;
-  return arch;  // dropout 0.5, as the seed network
-}
 
 // 37 samples: batch 8 leaves a partial last batch of 5.
 Dataset small_dataset(int64_t m = 37) {
@@ -60,8 +51,8 @@ TrainConfig quiet(int batch) {
 
 // A model on `device` with the weights of a CPU model initialised from seed 7.
 struct Run {
-  explicit Run(Device device) : model(small_architecture(), device), adam({}, model.parameter_count(), device), rng(11) {
-    Model init_model(small_architecture());
+  explicit Run(Device device) : model(test::small_architecture(), device), adam({}, model.parameter_count(), device), rng(11) {
+    Model init_model(test::small_architecture());
     Generator init(7);
     init_model.initialize(init);
     model.load_named_state(copy_state(init_model));
@@ -162,7 +153,7 @@ TEST_SUITE("nn") {
 // No device needed: the argument check (CUDA build) or the "built without CUDA" error
 // (CPU-only build) comes before any device work.
 TEST_CASE("DeviceTrainer refuses a model on the CPU with a clear error") {
-  Model model(small_architecture());
+  Model model(test::small_architecture());
   Adam adam({}, model.parameter_count());
   Generator rng(1);
   const Dataset data = small_dataset(4);

@@ -26,6 +26,7 @@
 #include "engine/nn/layers.h"
 #include "engine/nn/model.h"
 #include "engine/train/trainer.h"
+#include "support/architectures.h"
 #include "support/gpu.h"
 #include "support/values.h"
 
@@ -165,12 +166,7 @@ TEST_CASE("Dropout on CUDA draws the CPU's Philox masks; injected masks and Eval
 // either device, which bounds the drift at steps*lr and no tighter for those elements.
 TEST_CASE("Model on CUDA tracks the CPU over 5 training steps; state moves between devices") {
   SER_REQUIRE_GPU();
-  Architecture arch;
-  arch.height = 32;
-  arch.width = 32;
-  arch.conv_channels = {4, 8};
-  arch.dense_units = {16};
-  arch.classes = 4;
+  const Architecture arch = test::small_architecture();
   Model cpu(arch), gpu(arch, Device::CUDA);
   Generator init(7);
   cpu.initialize(init);

@@ -11,6 +11,7 @@
 
 #include "engine/cuda/context.h"
 #include "engine/nn/model.h"
+#include "support/architectures.h"
 #include "support/gpu.h"
 #include "support/values.h"
 
@@ -22,12 +23,7 @@ TEST_SUITE("gpu") {
 
 TEST_CASE("Model on CUDA: TF32 math mode runs and stays near strict FP32") {
   SER_REQUIRE_GPU();
-  Architecture arch;
-  arch.height = 32;
-  arch.width = 32;
-  arch.conv_channels = {8, 16};
-  arch.dense_units = {32};
-  arch.classes = 4;
+  const Architecture arch = test::small_architecture({8, 16}, 32);
   Model gpu(arch, Device::CUDA);
   Generator init(3);
   gpu.initialize(init);
