@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/device.h"
 #include "engine/cuda/check.h"
 
 namespace ser::kernels {
@@ -22,12 +23,12 @@ class DeviceArray {
   explicit DeviceArray(int64_t n) : size_(n) {
     SER_CHECK(n >= 0, "DeviceArray: negative element count {}", n);
     if (n == 0) return;
-    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), bytes()));
-    CUDA_CHECK(cudaMemset(data_, 0, bytes()));
+    // memory::allocate zero-fills and turns an out-of-memory into the sizes-and-advice error.
+    data_ = static_cast<T*>(memory::allocate(Device::CUDA, bytes()));
   }
   explicit DeviceArray(const std::vector<T>& host) : DeviceArray(static_cast<int64_t>(host.size())) { upload(host); }
   ~DeviceArray() {
-    if (data_ != nullptr) cudaFree(data_);
+    if (data_ != nullptr) memory::release(Device::CUDA, data_);
   }
   DeviceArray(DeviceArray&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}

@@ -44,7 +44,8 @@ void* cuda_allocate(std::size_t bytes) {
     std::size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
     SER_FAIL("out of GPU memory: asked for {:.1f} MiB with {:.1f} MiB free of {:.1f} MiB ({}); "
-             "try a smaller --batch",
+             "the model, its activations (they grow with --batch) and, when training, the resident training "
+             "set must fit: try a smaller --batch, or --device cpu",
              bytes / 1048576.0, free_bytes / 1048576.0, total_bytes / 1048576.0, cudaGetErrorString(status));
   }
   CUDA_CHECK(cudaMemset(p, 0, bytes));

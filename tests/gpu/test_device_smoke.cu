@@ -2,9 +2,12 @@
 // handles and run one SGEMM. Compiled in the CUDA build; skips visibly without a device.
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "engine/core/tensor.h"
 #include "engine/cuda/check.h"
 #include "engine/cuda/context.h"
+#include "engine/nn/model.h"
 #include "kernels/fill.h"
 #include "support/gpu.h"
 
@@ -45,6 +48,26 @@ TEST_CASE("cuDNN and cuBLAS handles work on the context's stream") {
 TEST_CASE("an impossible allocation reports sizes, not a raw CUDA code") {
   SER_REQUIRE_GPU();
   CHECK_THROWS_WITH_AS(Tensor(Shape{int64_t(1) << 40}, Device::CUDA), doctest::Contains("out of GPU memory"), Error);
+}
+
+// A batch of 20 000 seed images needs ~40 GB for conv1's output alone, and as much for its
+// gradient and for each following activation: more than an H100 or H200 holds. The error
+// must say what was asked, what was free, and what to change.
+TEST_CASE("a training batch too large for the GPU gives the sizes and suggests --batch") {
+  SER_REQUIRE_GPU();
+  nn::Model model(nn::Architecture::seed(), Device::CUDA);
+  Generator gen(1);
+  model.initialize(gen);
+  const Tensor x(Shape{20000, 1, 128, 128}, Device::CUDA);
+  try {
+    model.forward(x, nn::Mode::Train, &gen);
+    FAIL("a 20 000-image batch fitted on the GPU");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("out of GPU memory: asked for") != std::string::npos);
+    CHECK(what.find("MiB free of") != std::string::npos);
+    CHECK(what.find("--batch") != std::string::npos);
+  }
 }
 
 }  // TEST_SUITE
