@@ -5,10 +5,13 @@
 // in one (K, B*P) matrix so that late layers, whose P = Ho*Wo is small (144 at conv4),
 // still give OpenBLAS a wide GEMM. For B > 1 the GEMM result (O, B*P) is scattered into
 // NCHW (and dy gathered from it); for B = 1 the GEMM reads and writes NCHW directly.
+// Geometries with few taps are handed to the direct loops (conv2d_direct.cpp).
 #include "engine/cpu/conv2d.h"
 
 #include <algorithm>
 
+#include "engine/core/error.h"
+#include "engine/cpu/conv2d_direct.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/parallel.h"
 
@@ -103,6 +106,15 @@ void nchw_to_grouped(T* grouped, const T* y, int O, int64_t P, int n0, int b) {
   });
 }
 
+// Resolves Auto and checks that a forced Direct path supports g.
+bool use_direct(Conv2dPath path, const Conv2dGeometry& g) {
+  if (path == Conv2dPath::Auto) return conv2d_direct_applies(g);
+  if (path == Conv2dPath::Im2colGemm) return false;
+  SER_CHECK(conv2d_direct_supports(g), "conv2d: direct path asked for stride {}, C*KH = {} (it needs stride 1)",
+            g.stride, g.C * g.KH);
+  return true;
+}
+
 }  // namespace
 
 int conv2d_samples_per_gemm(const Conv2dGeometry& g) {
@@ -116,7 +128,12 @@ int64_t conv2d_scratch_size(const Conv2dGeometry& g) {
 }
 
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dGeometry& g, T* scratch) {
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dGeometry& g, T* scratch,
+                    Conv2dPath path) {
+  if (use_direct(path, g)) {
+    conv2d_direct_forward(y, x, w, b, g);
+    return;
+  }
   const int K = static_cast<int>(g.col_rows()), P = static_cast<int>(g.col_cols());
   const int B = conv2d_samples_per_gemm(g);
   T* col = scratch;                               // (K, B*P)
@@ -135,18 +152,17 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dGeomet
 
 template <typename T>
 void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const Conv2dGeometry& g,
-                     T* scratch) {
+                     T* scratch, Conv2dPath path) {
   const int K = static_cast<int>(g.col_rows()), P = static_cast<int>(g.col_cols());
   const int B = conv2d_samples_per_gemm(g);
   T* col = scratch;                                        // (K, B*P)
   T* grouped = scratch + static_cast<int64_t>(K) * B * P;  // (O, B*P), used when B > 1
-  for (int o = 0; o < g.O; ++o) {
-    double sum = 0.0;  // long reduction (N*P up to 2.5e5) kept in double
-    for (int n = 0; n < g.N; ++n) {
-      const T* row = dy + (static_cast<int64_t>(n) * g.O + o) * P;
-      for (int i = 0; i < P; ++i) sum += row[i];
-    }
-    db[o] += static_cast<T>(sum);
+  const bool direct = use_direct(path, g);
+  if (direct) {
+    conv2d_direct_backward_filter(dw, db, dy, x, g);
+    if (dx == nullptr) return;
+  } else {
+    conv2d_backward_bias(db, dy, g);  // long reduction (N*P up to 2.5e5): lane sums into double
   }
   for (int n0 = 0; n0 < g.N; n0 += B) {
     const int nb = std::min(B, g.N - n0), width = nb * P;
@@ -155,9 +171,11 @@ void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, c
       nchw_to_grouped(grouped, dy, g.O, P, n0, nb);
       dyg = grouped;
     }
-    im2col_group(col, x, g, n0, nb);
-    // dw (O, K) += dy (O, width) @ col^T (width, K)
-    gemm<T>(false, true, g.O, K, width, T(1), dyg, width, col, width, T(1), dw, K);
+    if (!direct) {
+      im2col_group(col, x, g, n0, nb);
+      // dw (O, K) += dy (O, width) @ col^T (width, K)
+      gemm<T>(false, true, g.O, K, width, T(1), dyg, width, col, width, T(1), dw, K);
+    }
     if (dx == nullptr) continue;
     // dcol (K, width) = w^T (K, O) @ dy (O, width), then scattered back onto each sample's dx.
     gemm<T>(true, false, K, width, g.O, T(1), w, K, dyg, width, T(0), col, width);
@@ -172,12 +190,13 @@ void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, c
   }
 }
 
-template void conv2d_forward<float>(float*, const float*, const float*, const float*, const Conv2dGeometry&, float*);
+template void conv2d_forward<float>(float*, const float*, const float*, const float*, const Conv2dGeometry&, float*,
+                                    Conv2dPath);
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, const Conv2dGeometry&,
-                                     double*);
+                                     double*, Conv2dPath);
 template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*,
-                                     const Conv2dGeometry&, float*);
+                                     const Conv2dGeometry&, float*, Conv2dPath);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                      const Conv2dGeometry&, double*);
+                                      const Conv2dGeometry&, double*, Conv2dPath);
 
 }  // namespace ser::cpu
