@@ -54,6 +54,7 @@ struct StepGraph {
   cudaGraphExec_t exec = nullptr;
   uint64_t captured_at = kNever;   // memory generation of the capture
   uint64_t warmed_at = kNever;     // memory generation after the last eager step of this size
+  bool eager_only = false;         // capture or instantiation failed once: run this size eagerly
   StepGraph() = default;
   StepGraph(const StepGraph&) = delete;
   StepGraph& operator=(const StepGraph&) = delete;
@@ -138,13 +139,21 @@ struct DeviceTrainer::Impl {
       cudaGetLastError();
       throw;
     }
-    CUDA_CHECK(cudaStreamEndCapture(s, &captured));
+    const cudaError_t ended = cudaStreamEndCapture(s, &captured);
+    if (ended != cudaSuccess) {
+      if (captured != nullptr) cudaGraphDestroy(captured);
+      cudaGetLastError();
+      CUDA_CHECK(ended);
+    }
     SER_CHECK(ctx.memory_generation() == generation,
               "internal error: device memory was reallocated while the training step was captured");
-    graph.reset();
-    const cudaError_t status = cudaGraphInstantiate(&graph.exec, captured, 0);
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t status = cudaGraphInstantiate(&exec, captured, 0);
     cudaGraphDestroy(captured);
+    if (status != cudaSuccess) cudaGetLastError();
     CUDA_CHECK(status);
+    graph.reset();
+    graph.exec = exec;
     graph.captured_at = generation;
     ++counts.graph_captures;
   }
@@ -158,20 +167,33 @@ struct DeviceTrainer::Impl {
       ++counts.graph_replays;
       return;
     }
-    if (options.cuda_graphs && graph.warmed_at == generation) {
-      capture(graph, count);
-      CUDA_CHECK(cudaGraphLaunch(graph.exec, ctx.stream()));
-      ++counts.graph_replays;
-      return;
+    if (options.cuda_graphs && !graph.eager_only && graph.warmed_at == generation) {
+      bool captured = false;
+      try {
+        capture(graph, count);
+        captured = true;
+      } catch (const Error& e) {
+        // A library call that cannot be captured must not cost the run: eager steps give
+        // the same results, only slower. Said once per batch size.
+        graph.eager_only = true;
+        graph.reset();
+        ++counts.capture_failures;
+        fmt::print(stderr, "warning: the training step (batch {}) could not be captured as a CUDA graph; running "
+                           "it without graphs ({})\n", count, e.what());
+      }
+      if (captured) {
+        CUDA_CHECK(cudaGraphLaunch(graph.exec, ctx.stream()));
+        ++counts.graph_replays;
+        return;
+      }
     }
     enqueue_step(count);
     ++counts.eager_steps;
     graph.warmed_at = ctx.memory_generation();
   }
 
-  // Uploads the epoch's order and counters (one async copy each, from pinned memory) and
-  // advances the host Generator and Adam exactly as the host Trainer's steps would.
-  void begin_epoch(int64_t steps) {
+  // Uploads the epoch's order and counters (one async copy each, from pinned memory).
+  void begin_epoch() {
     ctx.synchronize();  // the pinned mirrors may still be read by the previous epoch's copies
     const std::vector<int64_t> permutation = generator.permutation(samples);
     std::copy(permutation.begin(), permutation.end(), host_order.data);
@@ -184,6 +206,11 @@ struct DeviceTrainer::Impl {
                                cudaMemcpyHostToDevice, s));
     CUDA_CHECK(cudaMemcpyAsync(counters.data(), host_counters.data, sizeof(kernels::TrainStepCounters),
                                cudaMemcpyHostToDevice, s));
+  }
+
+  // After a complete epoch: the host Generator and Adam end where the host Trainer's steps
+  // would have left them (streams: one per drawing dropout layer per step).
+  void advance_host_state(int64_t steps) {
     generator.set_offset(generator.offset() + static_cast<uint64_t>(steps) *
                                                   static_cast<uint64_t>(net.dropout_streams_per_step()));
     adam.set_steps(adam.steps() + steps);
@@ -207,7 +234,7 @@ struct DeviceTrainer::Impl {
     CUDA_CHECK(cudaEventRecord(legacy, cudaStreamLegacy));
     CUDA_CHECK(cudaStreamWaitEvent(c.stream(), legacy, 0));
     CUDA_CHECK(cudaEventDestroy(legacy));
-    begin_epoch(steps);
+    begin_epoch();
     net.set_dropout_device_stream(&counters.data()->dropout_stream);
     std::optional<ProgressBar> bar;
     if (config.progress && ::isatty(::fileno(stderr)) == 1)
@@ -244,6 +271,7 @@ struct DeviceTrainer::Impl {
     net.set_dropout_device_stream(nullptr);
     for (auto& [e, done] : in_flight) give_event(e);
     const kernels::TrainStepCounters totals = end_epoch();
+    advance_host_state(steps);
     if (bar) {
       bar->tick(steps - reported);
       bar->finish();
@@ -304,6 +332,13 @@ void check_device_trainer_arguments(nn::Model& model, nn::Adam& adam, const Data
   SER_CHECK(model.device() == Device::CUDA, "DeviceTrainer: the model is on {}, it must be on cuda",
             device_name(model.device()));
   SER_CHECK(adam.m().device() == Device::CUDA, "DeviceTrainer: the optimizer's moments must be on cuda");
+  SER_CHECK(adam.m().numel() == model.parameter_count() && adam.v().numel() == model.parameter_count(),
+            "DeviceTrainer: the optimizer holds {} moments for a model of {} parameters", adam.m().numel(),
+            model.parameter_count());
+  for (auto* dropout : model.network().dropout_layers())
+    SER_CHECK(!dropout->has_injected_mask(),
+              "DeviceTrainer: layer {} has an injected dropout mask (a test hook the device loop does not support)",
+              dropout->name());
   SER_CHECK(train.size() > 0, "the training set is empty");
   SER_CHECK(train.images.shape().rank() == 4 && train.images.size(0) == train.size(),
             "DeviceTrainer: {} images of shape {} for {} labels", train.images.size(0), train.images.shape().str(),

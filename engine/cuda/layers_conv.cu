@@ -14,7 +14,9 @@
 // workspace budget (engine/nn/conv_algorithm.h), before any CUDA-graph capture (the first
 // forward/backward of a shape runs cudnnFind*, which allocates).
 #include <algorithm>
+#include <array>
 #include <map>
+#include <mutex>
 #include <tuple>
 
 #include "engine/cuda/check.h"
@@ -35,7 +37,7 @@ std::vector<nn::AlgorithmCandidate> candidates_of(const Perf* perf, int count) {
   std::vector<nn::AlgorithmCandidate> out;
   for (int i = 0; i < count; ++i)
     out.push_back({static_cast<int>(perf[i].algo), perf[i].status == CUDNN_STATUS_SUCCESS, perf[i].memory,
-                   perf[i].time, is_tensor_op(perf[i].mathType)});
+                   perf[i].time, is_tensor_op(perf[i].mathType), perf[i].determinism == CUDNN_DETERMINISTIC});
   return out;
 }
 }  // namespace
@@ -57,6 +59,7 @@ struct ConvPlan {
 };
 
 struct ConvState {
+  std::array<int, 6> geometry{};  // Cin, Cout, KH, KW, stride, pad
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int>, ConvPlan> plans;  // (N, C, H, W, math mode)
@@ -109,7 +112,12 @@ void measure(ConvPlan& plan, ConvState& s, CudaContext& ctx, std::size_t budget,
                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
     std::vector<cudnnMathType_t> maths;
     for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
-    plan.backward_data = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0);
+    // ALGO_1 is the deterministic zero-workspace fallback (ALGO_0 sums with atomics).
+    plan.backward_data = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
+    if (plan.backward_data.workspace_bytes == 0)  // the fallback was taken: ask what it needs
+      CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+          h, s.w, plan.y, s.conv, plan.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.backward_data.algorithm),
+          &plan.backward_data.workspace_bytes));
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -118,15 +126,39 @@ void measure(ConvPlan& plan, ConvState& s, CudaContext& ctx, std::size_t budget,
                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
     std::vector<cudnnMathType_t> maths;
     for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
-    plan.backward_filter = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0);
+    plan.backward_filter = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
+    if (plan.backward_filter.workspace_bytes == 0)
+      CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+          h, plan.x, plan.y, s.conv, s.w,
+          static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.backward_filter.algorithm),
+          &plan.backward_filter.workspace_bytes));
   }
 }
 
 }  // namespace
 
-// The plan of an input shape: measured on first use, then cached. The shared workspace is
-// grown here (outside any graph capture); if that allocation fails the plan is re-chosen
-// with a zero workspace budget.
+namespace {
+// The algorithms chosen for one convolution problem, shared by every layer and model of a
+// context: two models of the same architecture (a parity test, a benchmark) then run the
+// same kernels even though cudnnFind's timings vary from one search to the next.
+using ProblemKey = std::tuple<const CudaContext*, int64_t, int64_t, int64_t, int64_t, std::array<int, 6>, int>;
+struct ChosenAlgorithms {
+  ConvAlgorithm forward, backward_data, backward_filter;
+};
+std::mutex& chosen_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<ProblemKey, ChosenAlgorithms>& chosen_algorithms() {
+  static std::map<ProblemKey, ChosenAlgorithms> chosen;
+  return chosen;
+}
+}  // namespace
+
+// The plan of an input shape: measured on first use (or taken from an identical problem
+// measured earlier in this context), then cached. The shared workspace is grown here
+// (outside any graph capture); if that allocation fails the plan is re-chosen with a zero
+// workspace budget.
 ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape& out) {
   const bool tf32 = ctx.math_mode() == MathMode::AllowTf32;
   const auto key = std::make_tuple(in[0], in[1], in[2], in[3], tf32 ? 1 : 0);
@@ -136,6 +168,18 @@ ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape
   ConvPlan plan;
   plan.x = make_tensor(in[0], in[1], in[2], in[3]);
   plan.y = make_tensor(out[0], out[1], out[2], out[3]);
+  const ProblemKey problem{&ctx, in[0], in[1], in[2], in[3], s.geometry, tf32 ? 1 : 0};
+  {
+    std::lock_guard<std::mutex> lock(chosen_mutex());
+    auto chosen = chosen_algorithms().find(problem);
+    if (chosen != chosen_algorithms().end()) {
+      plan.forward = chosen->second.forward;
+      plan.backward_data = chosen->second.backward_data;
+      plan.backward_filter = chosen->second.backward_filter;
+      ctx.workspace(plan.max_workspace());
+      return s.plans.emplace(key, plan).first->second;
+    }
+  }
   std::size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   measure(plan, s, ctx, nn::conv_workspace_budget(free_bytes), tf32);
@@ -144,6 +188,10 @@ ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape
   } catch (const Error&) {
     cudaGetLastError();  // clear the failed allocation
     measure(plan, s, ctx, 0, tf32);
+  }
+  {
+    std::lock_guard<std::mutex> lock(chosen_mutex());
+    chosen_algorithms().emplace(problem, ChosenAlgorithms{plan.forward, plan.backward_data, plan.backward_filter});
   }
   return s.plans.emplace(key, plan).first->second;
 }
@@ -157,6 +205,7 @@ void ensure_conv_state(std::shared_ptr<cuda::ConvState>& state, int cin, int cou
                        int pad) {
   if (state) return;
   auto s = std::make_shared<cuda::ConvState>();
+  s->geometry = {cin, cout, kh, kw, stride, pad};
   CUDNN_CHECK(cudnnCreateFilterDescriptor(&s->w));
   CUDNN_CHECK(cudnnSetFilter4dDescriptor(s->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, cout, cin, kh, kw));
   CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&s->conv));

@@ -12,6 +12,7 @@ int choose_algorithm(const std::vector<AlgorithmCandidate>& candidates, std::siz
     const AlgorithmCandidate& c = candidates[static_cast<std::size_t>(i)];
     if (!c.succeeded || c.workspace_bytes > workspace_budget) continue;
     if (c.uses_tensor_cores && !allow_tensor_cores) continue;
+    if (!c.deterministic) continue;
     // Strictly faster wins: on equal times the earlier (cuDNN's own ranking) stays.
     if (best < 0 || c.milliseconds < candidates[static_cast<std::size_t>(best)].milliseconds) best = i;
   }

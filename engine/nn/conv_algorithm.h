@@ -2,7 +2,9 @@
 // layers_conv.cu), kept free of CUDA types so the CPU build tests it.
 // cudnnFind* measures every algorithm once per input shape; from those measurements we
 // take the FASTEST one that (a) ran successfully, (b) needs no more workspace than the
-// budget, and (c) respects the math mode (strict FP32 refuses tensor-core/TF32 kernels).
+// budget, (c) respects the math mode (strict FP32 refuses tensor-core/TF32 kernels) and
+// (d) is deterministic (some backward algorithms sum with atomics: the same seed and data
+// must give the same model, and CUDA-graph replays must equal eager steps bit for bit).
 // When the workspace then cannot be allocated, the choice is redone with a zero budget,
 // and when nothing fits, a fixed zero-workspace algorithm is used (fallback_index -1).
 #pragma once
@@ -18,6 +20,7 @@ struct AlgorithmCandidate {
   std::size_t workspace_bytes = 0;
   float milliseconds = 0;        // measured by cudnnFind*
   bool uses_tensor_cores = false;  // mathType is a tensor-op (TF32) type
+  bool deterministic = true;       // determinism == CUDNN_DETERMINISTIC
 };
 
 // Index of the chosen candidate, or -1 when none qualifies.

@@ -144,6 +144,7 @@ class Dropout final : public Layer<T> {
   // ...unless a mask (values 0 or 1/(1-p), the output's size) is injected (tests, references).
   void inject_mask(std::vector<T> mask) { injected_ = std::move(mask); }
   void clear_injected_mask() { injected_.clear(); }
+  bool has_injected_mask() const { return !injected_.empty(); }
   const std::vector<T>& mask() const { return mask_; }
   // CUDA graphs: take the Philox stream from device memory, *stream_base + slot, instead of
   // generator->next_stream() (the generator then only gives the seed; the caller advances

@@ -252,6 +252,7 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
       if (!device_input_gradient_) {
         device_input_gradient_ = device_allocation(sizeof(T) * shapes_[0].numel());
         device_input_gradient_numel_ = shapes_[0].numel();
+        cuda::wait_for_legacy_stream(*cuda_);  // zeroed on the legacy stream; dx is written on ours
       }
       input_gradient = static_cast<T*>(device_input_gradient_.get());
     } else {
@@ -304,13 +305,23 @@ void Network<T>::backward_from_device_labels(const int32_t* labels, float* step_
       layers_[i]->backward(View<const T>{output_grad_data(i), shapes_[i + 1], device_},
                            View<T>{dx, shapes_[i], device_});
     }
+  } else {
+    SER_FAIL("Network::backward_from_device_labels: the CUDA backend is float32 only");
   }
 }
 
 template <typename T>
 void Network<T>::set_dropout_device_stream(const uint64_t* stream_base) {
   uint64_t slot = 0;
-  for (auto* dropout : dropout_layers()) dropout->set_device_stream(stream_base, slot++);
+  for (auto* dropout : dropout_layers())
+    if (dropout->rate() > 0.0) dropout->set_device_stream(stream_base, slot++);
+}
+
+template <typename T>
+int Network<T>::dropout_streams_per_step() {
+  int streams = 0;
+  for (auto* dropout : dropout_layers()) streams += dropout->rate() > 0.0 ? 1 : 0;
+  return streams;
 }
 
 template <typename T>

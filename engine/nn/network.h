@@ -57,10 +57,13 @@ class Network {
   // step_loss[0] (float, sum over rows) and step_correct[0] (int, first arg-max == label),
   // then the backward of every layer. No probabilities, no input gradient.
   void backward_from_device_labels(const int32_t* labels, float* step_loss, int* step_correct);
-  // CUDA graphs: dropout layer k draws Philox stream *stream_base + k (see
-  // Dropout::set_device_stream); nullptr returns every layer to generator->next_stream().
+  // CUDA graphs: the k-th dropout layer that draws a mask (rate > 0) takes Philox stream
+  // *stream_base + k (see Dropout::set_device_stream); nullptr returns every layer to
+  // generator->next_stream().
   void set_dropout_device_stream(const uint64_t* stream_base);
-  int dropout_streams_per_step() { return static_cast<int>(dropout_layers().size()); }
+  // Generator streams one Train forward consumes: one per dropout layer with rate > 0 (a
+  // rate-0 layer is the identity and draws nothing, on either device).
+  int dropout_streams_per_step();
 
   // When set, backward also writes dL/dx into input_gradient(): (N, C, H, W).
   void set_compute_input_gradient(bool on) { want_input_gradient_ = on; }

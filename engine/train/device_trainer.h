@@ -15,7 +15,8 @@
 // current memory generation (CudaContext::memory_generation), because a first step
 // allocates (activation buffers, cuDNN algorithm search, workspace) and a capture may not;
 // a later reallocation (e.g. an evaluation batch larger than the training batch) makes the
-// graphs stale and they are recaptured the same way.
+// graphs stale and they are recaptured the same way. Should a capture fail (a library call
+// that cannot be captured), that batch size runs eagerly from then on, with one warning.
 //
 // Random streams, Adam's step count and the epoch's statistics follow the host Trainer
 // exactly (same Generator draws: the order, then one stream per dropout layer per step), so
@@ -46,6 +47,7 @@ struct DeviceStepCounts {
   int64_t eager_steps = 0;     // queued op by op (first step of a size, or graphs off)
   int64_t graph_captures = 0;  // graphs captured (one per batch size, again after a reallocation)
   int64_t graph_replays = 0;   // steps run as a graph launch
+  int64_t capture_failures = 0;  // batch sizes whose capture failed (then run eagerly, with a warning)
 };
 
 class DeviceTrainer {

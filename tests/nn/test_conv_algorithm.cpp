@@ -31,6 +31,9 @@ TEST_CASE("choose_algorithm: fastest successful candidate within the budget and 
   CHECK(choose_algorithm({}, 1u << 30, true) == -1);
   // Equal times: the earlier candidate (cuDNN's own order) is kept.
   CHECK(choose_algorithm({{7, true, 0, 0.3f, false}, {8, true, 0, 0.3f, false}}, 0, false) == 0);
+  // A faster algorithm that sums with atomics (non-deterministic) is never chosen.
+  CHECK(choose_algorithm({{0, true, 0, 0.1f, false, false}, {1, true, 0, 0.4f, false, true}}, 0, false) == 1);
+  CHECK(choose_algorithm({{0, true, 0, 0.1f, false, false}}, 0, true) == -1);
 }
 
 TEST_CASE("conv_workspace_budget: a quarter of free memory, capped") {
