@@ -92,6 +92,14 @@ ConvAlgorithm pick(const std::vector<nn::AlgorithmCandidate>& found, const std::
   return {found[i].algorithm, found[i].workspace_bytes, tf32 ? maths[i] : CUDNN_FMA_MATH};
 }
 
+// pick() over the perf results of one cudnnFind* call (any of the three Perf types).
+template <typename Perf>
+ConvAlgorithm pick_from(const Perf* perf, int n, std::size_t budget, bool tf32, int fallback) {
+  std::vector<cudnnMathType_t> maths;
+  for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
+  return pick(candidates_of(perf, n), maths, budget, tf32, fallback);
+}
+
 // Measures the three convolutions of a shape and chooses within `budget`.
 void measure(ConvPlan& plan, ConvState& s, CudaContext& ctx, std::size_t budget, bool tf32) {
   cudnnHandle_t h = ctx.cudnn();
@@ -101,20 +109,17 @@ void measure(ConvPlan& plan, ConvState& s, CudaContext& ctx, std::size_t budget,
     int n = 0;
     CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, plan.x, s.w, s.conv, plan.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                      &n, perf));
-    std::vector<cudnnMathType_t> maths;
-    for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
-    plan.forward = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+    plan.forward = pick_from(perf, n, budget, tf32, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
   }
   {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int n = 0;
     CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, s.w, plan.y, s.conv, plan.x,
                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-    std::vector<cudnnMathType_t> maths;
-    for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
-    // ALGO_1 is the deterministic zero-workspace fallback (ALGO_0 sums with atomics).
-    plan.backward_data = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
-    if (plan.backward_data.workspace_bytes == 0)  // the fallback was taken: ask what it needs
+    // ALGO_1 is the deterministic fallback (ALGO_0 sums with atomics). pick() gives a
+    // fallback no workspace size: ask cuDNN (a no-op for a measured 0-byte algorithm).
+    plan.backward_data = pick_from(perf, n, budget, tf32, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
+    if (plan.backward_data.workspace_bytes == 0)
       CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
           h, s.w, plan.y, s.conv, plan.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.backward_data.algorithm),
           &plan.backward_data.workspace_bytes));
@@ -124,9 +129,7 @@ void measure(ConvPlan& plan, ConvState& s, CudaContext& ctx, std::size_t budget,
     int n = 0;
     CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, plan.x, plan.y, s.conv, s.w,
                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-    std::vector<cudnnMathType_t> maths;
-    for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
-    plan.backward_filter = pick(candidates_of(perf, n), maths, budget, tf32, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
+    plan.backward_filter = pick_from(perf, n, budget, tf32, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
     if (plan.backward_filter.workspace_bytes == 0)
       CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
           h, plan.x, plan.y, s.conv, s.w,
