@@ -1,8 +1,9 @@
 // parallel_for: splits [0, n) into one contiguous chunk per CPU thread and runs
 // body(begin, end) on each, the calling thread taking the first chunk. The workers of the
-// one process-wide pool SLEEP on a condition variable between calls (no spinning), so
-// they coexist with OpenBLAS's own threads, which run the GEMMs in between (an OpenMP
-// runtime spinning against OpenBLAS made a training step 3x slower here).
+// one process-wide pool SLEEP on a condition variable between calls (no spinning; an
+// OpenMP runtime spinning against OpenBLAS made a training step 3x slower here). The GEMMs
+// run on this pool too (gemm.cpp), with OpenBLAS single-threaded, so no second pool
+// competes for the cores.
 // Work below min_per_thread items per thread, and calls made from inside a parallel_for,
 // run serially on the caller. Thread count: hardware threads, or $SER_CPU_THREADS.
 #pragma once
