@@ -242,8 +242,9 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy,
                                                                      epsilon, batch_statistics);
   SER_CHECK_LAUNCH();
   if (dx == nullptr) return;
+  // Eval mode has b = 0: leave x out rather than multiply it by 0 (an Inf in x would give NaN).
   channel_affine<<<detail::grid_stride_blocks(total, kThreads), kThreads, 0, stream>>>(
-      dx, dy, x, ws.coef_a, ws.coef_b, ws.coef_c, total, c, hw);
+      dx, dy, batch_statistics ? x : nullptr, ws.coef_a, ws.coef_b, ws.coef_c, total, c, hw);
   SER_CHECK_LAUNCH();
 }
 

@@ -45,7 +45,9 @@ class DeviceArray {
   int64_t size() const { return size_; }
   std::size_t bytes() const { return static_cast<std::size_t>(size_) * sizeof(T); }
 
-  // Blocking copies (cudaMemcpy synchronises with the device, so queued kernels finish first).
+  // Blocking copies on the legacy default stream. They wait for work queued on that stream
+  // (and on blocking streams), NOT for a cudaStreamNonBlocking stream such as CudaContext's:
+  // synchronise that stream (or wait on its event) before download() reads its results.
   void upload(const std::vector<T>& host) {
     SER_CHECK(static_cast<int64_t>(host.size()) == size_, "DeviceArray::upload: {} host elements into {} on device",
               host.size(), size_);

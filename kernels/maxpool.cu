@@ -1,5 +1,5 @@
 // 2x2/2 max pooling kernels; see maxpool.h. One thread per OUTPUT element (grid-stride):
-// the forward reads its four inputs (two 8-byte row pairs when aligned), the backward
+// the forward reads its four inputs (four scalar loads), the backward
 // writes all four inputs of its window (windows do not overlap, so no atomics and every
 // dx element inside the pooled area is written exactly once). Only with an odd H or W is
 // dx cleared first, for the dropped trailing row/column.
@@ -41,7 +41,7 @@ __global__ void maxpool_backward_kernel(float* dx, const float* dy, const int32_
     const int32_t top_left = (2 * i) * w + 2 * j, chosen = argmax[o];
     const float g = dy[o];
     const int32_t window[4] = {top_left, top_left + 1, top_left + w, top_left + w + 1};
-    for (int k = 0; k < 4; ++k) dp[window[k]] = window[k] == chosen ? g : 0.0f;
+    for (int k = 0; k < 4; ++k) dp[window[k]] = window[k] == chosen ? 0.0f + g : 0.0f;  // 0 + g: +0 for -0, as the CPU
   }
 }
 

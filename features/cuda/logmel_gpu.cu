@@ -124,6 +124,16 @@ struct GpuLogMelExtractor::Impl {
   uint64_t last_serial = 0;
 
   explicit Impl(const LogMelConfig& c) : cfg(c) {
+    try {
+      create();
+    } catch (...) {
+      release();  // the destructor does not run for a constructor that throws
+      throw;
+    }
+  }
+  ~Impl() { release(); }
+
+  void create() {
     cfg.validate();
     // A blocking stream: ordered after work on the legacy default stream, e.g. the zero-fill
     // of a freshly allocated CUDA Tensor that submit() copies into.
@@ -144,7 +154,7 @@ struct GpuLogMelExtractor::Impl {
     CUDA_CHECK(cudaMemcpy(filterbank.reserve(fb.size(), stream), fb.data(), fb.size() * sizeof(float),
                           cudaMemcpyHostToDevice));
   }
-  ~Impl() {
+  void release() {
     if (stream) cudaStreamSynchronize(stream);  // nothing in flight may outlive its buffers
     for (StagingSlot& slot : slots)
       if (slot.done) cudaEventDestroy(slot.done);
@@ -265,8 +275,10 @@ Tensor GpuLogMelExtractor::collect(const Ticket& ticket) {
             "already collected)",
             ticket.slot, ticket.serial);
   StagingSlot& slot = im.slots[ticket.slot];
-  slot.pending = false;  // freed even if the wait reports a device error
+  // Freed only once its copies are done: after a failed wait a DMA may still target the
+  // slot's pinned buffers, so it stays in flight (and the context is unusable anyway).
   CUDA_CHECK(cudaEventSynchronize(slot.done));
+  slot.pending = false;
   const LogMelConfig& cfg = im.cfg;
   const Shape shape{slot.batch, 1, cfg.image_height, cfg.image_width};
   if (slot.out_device == Device::CUDA) {

@@ -21,8 +21,9 @@ std::vector<Int> random_ints(int64_t n, Int low, Int high, uint32_t seed) {
   return values;
 }
 
-// max_i |got[i] - want[i]| (NaN if any side is NaN where the other is not).
+// max_i |got[i] - want[i]| (NaN if any side is NaN where the other is not, or the sizes differ).
 inline double max_abs_error(const std::vector<float>& got, const std::vector<double>& want) {
+  if (got.size() != want.size()) return NAN;  // a wrong element count fails every tolerance
   double worst = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
     const double e = std::fabs(static_cast<double>(got[i]) - want[i]);
