@@ -6,7 +6,8 @@
 // resident on the device (gather by index, forward, loss, backward, Adam; CUDA-graph
 // replays), timed on the host from the first queued step to the epoch's final read-back
 // (Trainer-visible wall time, so it includes the per-epoch permutation upload). The first
-// epoch (algorithm search, graph capture) runs before timing and must give a finite loss.
+// epochs (algorithm search, graph capture; repeated until an epoch captures nothing new) run
+// before timing and must give a finite loss.
 // Counters:
 //   samples_per_s      kSamples / epoch seconds
 //   ms_per_step        epoch seconds / steps
@@ -15,9 +16,11 @@
 //                      backward-data except the first conv, backward-filter)
 //   flop_per_s         step_flops * steps / epoch seconds
 //   peak_device_bytes  device memory in use (cudaMemGetInfo) after training minus before the
-//                      model was built: model, optimiser, resident data, activations,
-//                      cuDNN/cuBLAS workspaces; the CUDA context itself is excluded
+//                      engine's context existed in this process: handles, model, optimiser,
+//                      resident data, activations, cuDNN/cuBLAS workspaces (the CUDA context
+//                      itself excluded); buffers only grow, so this is the peak
 //   graph_replays      replayed steps in the timed epochs (0 for graphs:off)
+//   timed_eager_steps, timed_captures  must be 0 with graphs on (else capture cost is timed)
 // Names: BM_TrainStepGpu/batch:B/math:fp32|tf32[/graphs:off] (registered below).
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -30,6 +33,7 @@
 #include "engine/cuda/context.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/architecture.h"
+#include "engine/nn/cuda_backend.h"
 #include "engine/nn/model.h"
 #include "engine/train/device_trainer.h"
 #include "bench/bench_data.h"
@@ -78,12 +82,27 @@ std::size_t device_bytes_in_use() {
   return total_bytes - free_bytes;
 }
 
+// Restores the process-wide context's default (strict FP32) however the case ends, so a
+// skipped or failed TF32 case never leaves the next "fp32" case running in TF32.
+struct StrictMathOnExit {
+  cuda::CudaContext& ctx;
+  ~StrictMathOnExit() { ctx.set_math_mode(cuda::MathMode::StrictFp32); }
+};
+
 void BM_TrainStepGpu(benchmark::State& state, int batch, bool tf32, bool graphs) {
   if (skip_without_device(state)) return;
   const train::Dataset& data = resident_dataset();
   const nn::Architecture arch = nn::Architecture::seed();
-  cudaDeviceSynchronize();
-  const std::size_t before = device_bytes_in_use();
+  // Baseline before the engine's context exists in this process: peak_device_bytes then
+  // counts everything ser holds for training (handles, cuBLAS and cuDNN workspaces, the
+  // resident data set, parameters, optimizer state, activations), not the CUDA context.
+  // Every buffer only grows, so the in-use figure after the timed epochs is the peak.
+  static const std::size_t baseline = [] {
+    cudaDeviceSynchronize();
+    return device_bytes_in_use();
+  }();
+  cuda::CudaContext& ctx = cuda::default_context();
+  StrictMathOnExit restore{ctx};
   nn::Model model(arch, Device::CUDA);
   model.cuda_context()->set_math_mode(tf32 ? cuda::MathMode::AllowTf32 : cuda::MathMode::StrictFp32);
   Generator generator(42);
@@ -95,12 +114,18 @@ void BM_TrainStepGpu(benchmark::State& state, int batch, bool tf32, bool graphs)
   train::DeviceTrainerOptions options;
   options.cuda_graphs = graphs;
   train::DeviceTrainer trainer(model, adam, generator, data, config, options);
-  const train::EpochStats warm = trainer.train_epoch(1);
-  if (!std::isfinite(warm.train_loss)) return state.SkipWithError("the warm-up epoch's loss is not finite");
-  const int64_t replays_before = trainer.counts().graph_replays;
+  // Warm-up epochs until no graph is (re)captured: with a partial last batch, its first
+  // eager step may grow the shared workspace and make the full-batch graph stale, which
+  // must not land in the timed epochs.
+  int epoch = 1;
+  for (int64_t captures = -1; epoch <= 4 && trainer.counts().graph_captures != captures; ++epoch) {
+    captures = trainer.counts().graph_captures;
+    const train::EpochStats warm = trainer.train_epoch(epoch);
+    if (!std::isfinite(warm.train_loss)) return state.SkipWithError("a warm-up epoch's loss is not finite");
+  }
+  const train::DeviceStepCounts warmed = trainer.counts();
   const int64_t steps = (kSamples + batch - 1) / batch;
   double seconds = 0;
-  int epoch = 2;
   for (auto _ : state) {
     const train::EpochStats stats = trainer.train_epoch(epoch++);
     state.SetIterationTime(stats.seconds);
@@ -113,9 +138,12 @@ void BM_TrainStepGpu(benchmark::State& state, int batch, bool tf32, bool graphs)
   state.counters["epoch10k_s"] = per_epoch * 10000.0 / kSamples;
   state.counters["step_flops"] = step_flops(arch, batch);
   state.counters["flop_per_s"] = step_flops(arch, batch) * steps / per_epoch;
-  state.counters["peak_device_bytes"] = static_cast<double>(device_bytes_in_use() - before);
-  state.counters["graph_replays"] = static_cast<double>(trainer.counts().graph_replays - replays_before);
-  model.cuda_context()->set_math_mode(cuda::MathMode::StrictFp32);  // the process-wide context's default
+  state.counters["peak_device_bytes"] = static_cast<double>(device_bytes_in_use() - baseline);
+  state.counters["graph_replays"] = static_cast<double>(trainer.counts().graph_replays - warmed.graph_replays);
+  // With graphs on, every timed step must be a replay: an eager step or a capture here
+  // means the figures mix in capture cost.
+  state.counters["timed_eager_steps"] = static_cast<double>(trainer.counts().eager_steps - warmed.eager_steps);
+  state.counters["timed_captures"] = static_cast<double>(trainer.counts().graph_captures - warmed.graph_captures);
 }
 
 // Registered by name so the JSON names are stable for bench/train_table.py.

@@ -142,9 +142,9 @@ GpuCeilings measure_gpu_ceilings() {
   double copy_rate = 0, fp32_rate = 0, tf32_rate = 0;
   if (copy_probe().matches_host())
     copy_rate = CopyProbe::bytes() / best_seconds(5, [](cudaStream_t s) { copy_probe().launch(s); });
-  if (sgemm_probe().matches_host(CUBLAS_PEDANTIC_MATH, kFp32Tolerance))
+  if (sgemm_probe().matches_host(CUBLAS_DEFAULT_MATH, kFp32Tolerance))
     fp32_rate = SgemmProbe::flops() /
-                best_seconds(3, [](cudaStream_t s) { sgemm_probe().launch(s, CUBLAS_PEDANTIC_MATH); });
+                best_seconds(3, [](cudaStream_t s) { sgemm_probe().launch(s, CUBLAS_DEFAULT_MATH); });
   if (sgemm_probe().matches_host(CUBLAS_TF32_TENSOR_OP_MATH, kTf32Tolerance))
     tf32_rate = SgemmProbe::flops() /
                 best_seconds(3, [](cudaStream_t s) { sgemm_probe().launch(s, CUBLAS_TF32_TENSOR_OP_MATH); });
@@ -163,7 +163,7 @@ void BM_ceiling_copy_gpu(benchmark::State& state) {
 
 void BM_ceiling_sgemm_gpu(benchmark::State& state, bool tf32) {
   if (skip_without_device(state)) return;
-  const cublasMath_t mode = tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+  const cublasMath_t mode = tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
   if (!sgemm_probe().matches_host(mode, tf32 ? kTf32Tolerance : kFp32Tolerance))
     return state.SkipWithError("cuBLAS SGEMM differs from the host dot products");
   const GpuCeilings& peak = gpu_ceilings();

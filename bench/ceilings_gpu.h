@@ -18,7 +18,7 @@ struct GpuCeilings {
 };
 
 // Best of several runs of each probe, L2 flushed before each; about 1 s on first call.
-// SGEMM: M = N = K = 8192, column-major cublasSgemm, FP32 with CUBLAS_PEDANTIC_MATH (no
+// SGEMM: M = N = K = 8192, column-major cublasSgemm, FP32 with CUBLAS_DEFAULT_MATH (no
 // tensor-core shortcut), TF32 with CUBLAS_TF32_TENSOR_OP_MATH.
 const GpuCeilings& gpu_ceilings();
 

@@ -1,6 +1,5 @@
 // The CUDA side of engine/nn/cuda_backend.h: the shared context, stream ordering helpers,
 // the loss and the optimizer step behind plain C++ signatures.
-#include <memory>
 #include <mutex>
 
 #include "engine/core/device.h"
@@ -12,12 +11,15 @@
 
 namespace ser::cuda {
 
+// Deliberately never destroyed: a static destructor would run cudnnDestroy/cublasDestroy
+// while the CUDA runtime may already be shutting down (its own exit handlers), which some
+// driver versions answer with a crash at exit. The process's end releases the device.
 CudaContext& default_context() {
   static std::once_flag once;
-  static std::unique_ptr<CudaContext> context;
+  static CudaContext* context = nullptr;
   std::call_once(once, [] {
     SER_CHECK(cuda_device_available(), "no usable CUDA device: {}", cuda_device_description());
-    context = std::make_unique<CudaContext>();
+    context = new CudaContext();
   });
   SER_CHECK(context != nullptr, "the CUDA context could not be created earlier in this process");
   return *context;

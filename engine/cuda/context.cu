@@ -27,22 +27,31 @@ CudaContext::~CudaContext() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
+// Strict FP32 is CUBLAS_DEFAULT_MATH: for SGEMM it never uses TF32 (only
+// CUBLAS_TF32_TENSOR_OP_MATH does), while PEDANTIC is documented as a slower debugging mode.
+// A change of mode bumps the memory generation: a captured graph keeps the math (cuBLAS
+// kernels, cuDNN algorithms) of its capture, so it must be captured again.
 void CudaContext::set_math_mode(MathMode mode) {
-  math_mode_ = mode;
+  if (cublas_math_set_ && mode == math_mode_) return;
   CUBLAS_CHECK(cublasSetMathMode(cublas_, mode == MathMode::AllowTf32 ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                       : CUBLAS_PEDANTIC_MATH));
+                                                                       : CUBLAS_DEFAULT_MATH));
+  if (cublas_math_set_) note_reallocation();
+  math_mode_ = mode;
+  cublas_math_set_ = true;
 }
 
 void* CudaContext::workspace(std::size_t bytes) {
   if (bytes > workspace_bytes_) {
     check_not_capturing("the shared workspace grows");
     CUDA_CHECK(cudaStreamSynchronize(stream_));  // the old buffer may still be in use
+    // The old buffer is gone from here on, even if the new allocation fails: graphs that
+    // captured it are stale either way.
+    note_reallocation();
     if (workspace_) CUDA_CHECK(cudaFree(workspace_));
     workspace_ = nullptr;
     workspace_bytes_ = 0;
     CUDA_CHECK(cudaMalloc(&workspace_, bytes));
     workspace_bytes_ = bytes;
-    note_reallocation();
   }
   return workspace_;
 }

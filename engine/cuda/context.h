@@ -40,8 +40,9 @@ class CudaContext {
   void synchronize() const;
 
   // Memory generation: bumped whenever a buffer that queued work may use is reallocated (the
-  // shared workspace, the network's activation buffers, layer scratch). A CUDA graph records
-  // the generation it was captured at and is stale once it changes.
+  // shared workspace, the network's activation buffers, layer scratch), and when the math
+  // mode changes. A CUDA graph records the generation it was captured at and is stale once
+  // it changes.
   uint64_t memory_generation() const { return memory_generation_; }
   void note_reallocation() { ++memory_generation_; }
   // Throws a clear internal error when the stream is being captured into a CUDA graph
@@ -58,6 +59,7 @@ class CudaContext {
   void* cublas_workspace_ = nullptr;  // fixed, so cuBLAS never allocates inside a graph capture
   uint64_t memory_generation_ = 0;
   MathMode math_mode_ = MathMode::StrictFp32;
+  bool cublas_math_set_ = false;  // set_math_mode has configured the cuBLAS handle
   Generator generator_;
 };
 

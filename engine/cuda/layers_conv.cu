@@ -158,19 +158,11 @@ std::map<ProblemKey, ChosenAlgorithms>& chosen_algorithms() {
 }
 }  // namespace
 
-// The plan of an input shape: measured on first use (or taken from an identical problem
-// measured earlier in this context), then cached. The shared workspace is grown here
-// (outside any graph capture); if that allocation fails the plan is re-chosen with a zero
-// workspace budget.
-ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape& out) {
-  const bool tf32 = ctx.math_mode() == MathMode::AllowTf32;
-  const auto key = std::make_tuple(in[0], in[1], in[2], in[3], tf32 ? 1 : 0);
-  auto it = s.plans.find(key);
-  if (it != s.plans.end()) return it->second;
-  ctx.check_not_capturing("a convolution algorithm search for a new shape");
-  ConvPlan plan;
-  plan.x = make_tensor(in[0], in[1], in[2], in[3]);
-  plan.y = make_tensor(out[0], out[1], out[2], out[3]);
+namespace {
+// Fills plan's algorithms: those chosen earlier in this context for the same problem, else
+// measured. The shared workspace is grown here (outside any graph capture); if that
+// allocation runs out of memory the algorithms are re-chosen with a zero workspace budget.
+void choose_algorithms(ConvPlan& plan, ConvState& s, CudaContext& ctx, const Shape& in, bool tf32) {
   const ProblemKey problem{&ctx, in[0], in[1], in[2], in[3], s.geometry, tf32 ? 1 : 0};
   {
     std::lock_guard<std::mutex> lock(chosen_mutex());
@@ -180,7 +172,7 @@ ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape
       plan.backward_data = chosen->second.backward_data;
       plan.backward_filter = chosen->second.backward_filter;
       ctx.workspace(plan.max_workspace());
-      return s.plans.emplace(key, plan).first->second;
+      return;
     }
   }
   std::size_t free_bytes = 0, total_bytes = 0;
@@ -189,12 +181,33 @@ ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape
   try {
     ctx.workspace(plan.max_workspace());
   } catch (const Error&) {
-    cudaGetLastError();  // clear the failed allocation
+    // Only an out-of-memory is recoverable; anything else (a sticky fault met by the
+    // workspace's stream synchronisation) goes to the caller.
+    if (cudaGetLastError() != cudaErrorMemoryAllocation) throw;
     measure(plan, s, ctx, 0, tf32);
   }
-  {
-    std::lock_guard<std::mutex> lock(chosen_mutex());
-    chosen_algorithms().emplace(problem, ChosenAlgorithms{plan.forward, plan.backward_data, plan.backward_filter});
+  std::lock_guard<std::mutex> lock(chosen_mutex());
+  chosen_algorithms().emplace(problem, ChosenAlgorithms{plan.forward, plan.backward_data, plan.backward_filter});
+}
+}  // namespace
+
+// The plan of an input shape: its tensor descriptors and algorithms, made on first use and
+// cached in s.plans (whose destructor releases the descriptors).
+ConvPlan& conv_plan(ConvState& s, CudaContext& ctx, const Shape& in, const Shape& out) {
+  const bool tf32 = ctx.math_mode() == MathMode::AllowTf32;
+  const auto key = std::make_tuple(in[0], in[1], in[2], in[3], tf32 ? 1 : 0);
+  auto it = s.plans.find(key);
+  if (it != s.plans.end()) return it->second;
+  ctx.check_not_capturing("a convolution algorithm search for a new shape");
+  ConvPlan plan;
+  try {
+    plan.x = make_tensor(in[0], in[1], in[2], in[3]);
+    plan.y = make_tensor(out[0], out[1], out[2], out[3]);
+    choose_algorithms(plan, s, ctx, in, tf32);
+  } catch (...) {
+    if (plan.x) cudnnDestroyTensorDescriptor(plan.x);  // not in s.plans yet: released here
+    if (plan.y) cudnnDestroyTensorDescriptor(plan.y);
+    throw;
   }
   return s.plans.emplace(key, plan).first->second;
 }

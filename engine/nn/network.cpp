@@ -112,46 +112,63 @@ void Network<T>::initialize(Generator& gen) {
 template <typename T>
 void Network<T>::resize_buffers(const Shape& x_shape) {
   if (!shapes_.empty() && shapes_[0] == x_shape) return;
-  shapes_.assign(1, x_shape);
-  for (auto& layer : layers_) shapes_.push_back(layer->output_shape(shapes_.back()));
+  // shapes_ is set only once the buffers fit it: after a failed allocation (say out of
+  // memory, caught by the caller) the next call with the same shape grows them again.
+  std::vector<Shape> shapes(1, x_shape);
+  for (auto& layer : layers_) shapes.push_back(layer->output_shape(shapes.back()));
+  shapes_.clear();
   if (device_ == Device::CUDA) {
-    grow_device_buffers(x_shape);
-    return;
+    grow_device_buffers(shapes);
+  } else {
+    outputs_.resize(layers_.size());
+    output_grads_.resize(layers_.size());
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      outputs_[i].assign(static_cast<std::size_t>(shapes[i + 1].numel()), T(0));
+      output_grads_[i].assign(static_cast<std::size_t>(shapes[i + 1].numel()), T(0));
+    }
   }
-  outputs_.resize(layers_.size());
-  output_grads_.resize(layers_.size());
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    outputs_[i].assign(static_cast<std::size_t>(shapes_[i + 1].numel()), T(0));
-    output_grads_[i].assign(static_cast<std::size_t>(shapes_[i + 1].numel()), T(0));
-  }
+  shapes_ = std::move(shapes);
 }
 
-// Grows (never shrinks) the device buffers to the shapes_ just computed. Only an actual
-// allocation bumps the context's memory generation and orders the stream after the
-// allocations' zero fill (legacy stream); a smaller or equal batch queues nothing.
+// Grows (never shrinks) the device buffers to `shapes` (input, then each layer's output).
+// Only an actual allocation bumps the context's memory generation and orders the stream
+// after the allocations' zero fill (legacy stream); a smaller or equal batch queues nothing.
+// Before the first buffer is replaced the stream is drained, so no queued kernel still uses
+// it when it is freed; if an allocation fails part-way the generation is bumped all the
+// same (captured graphs may hold a buffer that is gone) and the error propagates.
 template <typename T>
-void Network<T>::grow_device_buffers(const Shape& x_shape) {
+void Network<T>::grow_device_buffers(const std::vector<Shape>& shapes) {
+  const Shape& x_shape = shapes[0];
   device_outputs_.resize(layers_.size());
   device_output_grads_.resize(layers_.size());
   device_capacity_.resize(layers_.size(), 0);
   bool allocated = false;
   auto grow = [&](std::shared_ptr<void>& buffer, std::size_t bytes) {
     cuda::check_not_capturing(*cuda_, "a network activation buffer grows");
-    buffer = device_allocation(bytes);
+    if (!allocated) cuda::synchronize(*cuda_);  // queued kernels may still use the old buffers
     allocated = true;
+    buffer.reset();
+    buffer = device_allocation(bytes);
   };
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const int64_t numel = shapes_[i + 1].numel();
-    if (numel <= device_capacity_[i]) continue;
-    grow(device_outputs_[i], sizeof(T) * static_cast<std::size_t>(numel));
-    grow(device_output_grads_[i], sizeof(T) * static_cast<std::size_t>(numel));
-    device_capacity_[i] = numel;
+  try {
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const int64_t numel = shapes[i + 1].numel();
+      if (numel <= device_capacity_[i]) continue;
+      device_capacity_[i] = 0;  // until both buffers of layer i have the new size
+      grow(device_outputs_[i], sizeof(T) * static_cast<std::size_t>(numel));
+      grow(device_output_grads_[i], sizeof(T) * static_cast<std::size_t>(numel));
+      device_capacity_[i] = numel;
+    }
+    if (x_shape[0] > device_labels_capacity_) {
+      device_labels_capacity_ = 0;
+      grow(device_labels_, sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
+      device_labels_capacity_ = x_shape[0];
+    }
+    if (!device_loss_scratch_) grow(device_loss_scratch_, 2 * sizeof(float));  // loss sum (float), correct (int32)
+  } catch (...) {
+    if (allocated) cuda::note_reallocation(*cuda_);  // graphs may hold a buffer that is gone
+    throw;
   }
-  if (x_shape[0] > device_labels_capacity_) {
-    grow(device_labels_, sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
-    device_labels_capacity_ = x_shape[0];
-  }
-  if (!device_loss_scratch_) grow(device_loss_scratch_, 2 * sizeof(float));  // loss sum (float), correct (int32)
   if (device_input_gradient_ && x_shape.numel() > device_input_gradient_numel_) device_input_gradient_.reset();
   if (allocated) {
     cuda::note_reallocation(*cuda_);

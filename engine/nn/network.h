@@ -87,7 +87,7 @@ class Network {
  private:
   void add(std::unique_ptr<Layer<T>> layer);
   void resize_buffers(const Shape& x_shape);
-  void grow_device_buffers(const Shape& x_shape);
+  void grow_device_buffers(const std::vector<Shape>& shapes);
   T* output_data(std::size_t i);       // layer i's output on device()
   T* output_grad_data(std::size_t i);  // d(loss)/d(output i) on device()
   double loss_on_cuda(const int32_t* labels, int64_t n);

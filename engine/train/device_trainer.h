@@ -11,7 +11,8 @@
 // one) is captured once as a CUDA graph and replayed. Everything that changes between
 // steps (cursor, dropout Philox stream, Adam's t) is read from device memory, so replays
 // are exact: the same kernels in the same order as an eager step, hence bit-identical
-// results. A graph is captured only after one eager step of its size has run at the
+// weights and accuracy counts (the epoch's loss sum adds per-block float atomics, so its
+// last bits depend on block order in both modes). A graph is captured only after one eager step of its size has run at the
 // current memory generation (CudaContext::memory_generation), because a first step
 // allocates (activation buffers, cuDNN algorithm search, workspace) and a capture may not;
 // a later reallocation (e.g. an evaluation batch larger than the training batch) makes the

@@ -21,10 +21,12 @@ TEST_CASE("device memory round trip and a kernel") {
   Tensor host = Tensor::from_vector(Shape{5}, {1, 2, 3, 4, 5});
   Tensor dev = host.to(Device::CUDA);
   CHECK(dev.device() == Device::CUDA);
+  CUDA_CHECK(cudaDeviceSynchronize());  // upload/zero fill ran on the legacy stream; ctx.stream() does not wait for it
   kernels::axpby(dev.data(), dev.data(), dev.numel(), 2.0f, 1.0f, ctx.stream());  // x = 3x
   ctx.synchronize();
   CHECK(dev.to_vector() == std::vector<float>{3, 6, 9, 12, 15});
   Tensor filled(Shape{1000}, Device::CUDA);
+  CUDA_CHECK(cudaDeviceSynchronize());  // upload/zero fill ran on the legacy stream; ctx.stream() does not wait for it
   kernels::fill(filled.data(), filled.numel(), -1.5f, ctx.stream());
   ctx.synchronize();
   for (float v : filled.to_vector()) REQUIRE(v == -1.5f);
@@ -38,6 +40,7 @@ TEST_CASE("cuDNN and cuBLAS handles work on the context's stream") {
   Tensor a = Tensor::from_vector(Shape{4}, {1, 3, 2, 4}).to(Device::CUDA);
   Tensor b = Tensor::from_vector(Shape{4}, {1, 0, 0, 1}).to(Device::CUDA);
   Tensor c(Shape{4}, Device::CUDA);
+  CUDA_CHECK(cudaDeviceSynchronize());  // upload/zero fill ran on the legacy stream; ctx.stream() does not wait for it
   const float one = 1, zero = 0;
   CUBLAS_CHECK(cublasSgemm(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a.data(), 2, b.data(), 2, &zero,
                            c.data(), 2));

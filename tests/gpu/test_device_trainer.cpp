@@ -174,8 +174,16 @@ TEST_CASE("Trainer::fit on a CUDA model trains through the DeviceTrainer and kee
   Trainer(host_gpu.model, host_gpu.adam, host_gpu.rng, loop).fit(data, data, s2);
   REQUIRE(s1.history.size() == 3);
   REQUIRE(s2.history.size() == 3);
-  CHECK(s1.best_epoch == s2.best_epoch);
-  for (std::size_t i = 0; i < 3; ++i) CHECK(s1.history[i].val_accuracy == s2.history[i].val_accuracy);
+  // Weights agree to 1e-6, not bit for bit (device vs host pow in Adam's step size), so an
+  // argmax near a tie may flip: accuracies within one sample, and the same best epoch
+  // whenever every accuracy is equal.
+  const double one_sample = 1.0 / static_cast<double>(data.size());
+  bool all_equal = true;
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(std::fabs(s1.history[i].val_accuracy - s2.history[i].val_accuracy) <= one_sample + 1e-12);
+    all_equal = all_equal && s1.history[i].val_accuracy == s2.history[i].val_accuracy;
+  }
+  if (all_equal) CHECK(s1.best_epoch == s2.best_epoch);
   CHECK(test::max_norm_relative_error(device.state(), host_gpu.state()) <= 1e-6);
 }
 

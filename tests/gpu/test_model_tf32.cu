@@ -34,7 +34,11 @@ TEST_CASE("Model on CUDA: TF32 math mode runs and stays near strict FP32") {
   const std::vector<float> tf32 = gpu.forward(x, Mode::Eval).to_vector();
   ctx.set_math_mode(cuda::MathMode::StrictFp32);
   // TF32 keeps 10 mantissa bits: ~1e-3 relative per product; three layers deep, 2e-2.
-  CHECK(test::max_norm_relative_error(tf32, strict) <= 2e-2);
+  const double tf32_error = test::max_norm_relative_error(tf32, strict);
+  CHECK(tf32_error <= 2e-2);
+  // Identical logits mean cuBLAS/cuDNN chose no tensor-core kernel at these small shapes:
+  // not a failure of ours, but this case then has not exercised TF32, so it says so.
+  WARN_MESSAGE(tf32_error > 0, "TF32 mode gave logits identical to strict FP32: no TF32 kernel ran here");
   CHECK(test::max_norm_relative_error(gpu.forward(x, Mode::Eval).to_vector(), strict) <= 1e-6);  // back to strict plans
 }
 
