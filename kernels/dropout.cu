@@ -17,7 +17,7 @@ constexpr unsigned kThreads = 256;
 // x, y, mask: (n). The Philox stream is (offset_base ? *offset_base : 0) + offset_add:
 // a host value, or one read from device memory (CUDA-graph replays).
 __global__ void dropout_forward_kernel(const float* x, float* y, uint8_t* __restrict__ mask, int64_t n, float p,
-                                       float keep_probability, uint64_t seed, const uint64_t* offset_base,
+                                       float keep_scale, uint64_t seed, const uint64_t* offset_base,
                                        uint64_t offset_add) {
   const uint64_t offset = (offset_base != nullptr ? *offset_base : 0) + offset_add;
   const int64_t groups = (n + 3) / 4;
@@ -29,48 +29,54 @@ __global__ void dropout_forward_kernel(const float* x, float* y, uint8_t* __rest
       if (i >= n) break;
       const bool keep = philox_uniform(bits.v[lane]) >= p;
       mask[i] = keep ? 1 : 0;
-      y[i] = keep ? x[i] / keep_probability : 0.0f;
+      y[i] = keep ? x[i] * keep_scale : 0.0f;
     }
   }
 }
 
 // dy, mask, dx: (n).
 __global__ void dropout_backward_kernel(const float* dy, const uint8_t* __restrict__ mask, float* dx, int64_t n,
-                                        float keep_probability) {
+                                        float keep_scale) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x)
-    dx[i] = mask[i] ? dy[i] / keep_probability : 0.0f;
+    dx[i] = mask[i] ? dy[i] * keep_scale : 0.0f;
 }
 
-void check_dropout(const char* entry, int64_t n, float p) {
+void check_dropout(const char* entry, int64_t n, double p) {
   SER_CHECK(n >= 0, "{}: n = {} is negative", entry, n);
-  SER_CHECK(p >= 0.0f && p < 1.0f, "{}: drop probability p = {} must be in [0, 1)", entry, p);
+  SER_CHECK(p >= 0.0 && p < 1.0, "{}: drop probability p = {} must be in [0, 1)", entry, p);
 }
+
+// The kept elements' factor, rounded once from double as cpu::dropout_mask rounds it.
+float keep_scale(double p) { return static_cast<float>(1.0 / (1.0 - p)); }
 
 }  // namespace
 
-void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed, uint64_t offset,
+void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset,
                      cudaStream_t stream) {
   check_dropout("dropout_forward", n, p);
   if (n == 0) return;
   const unsigned blocks = detail::grid_stride_blocks((n + 3) / 4, kThreads);
-  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, p, 1.0f - p, seed, nullptr, offset);
+  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, static_cast<float>(p), keep_scale(p), seed,
+                                                  nullptr, offset);
   SER_CHECK_LAUNCH();
 }
 
-void dropout_forward_device_stream(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed,
+void dropout_forward_device_stream(const float* x, float* y, uint8_t* mask, int64_t n, double p, uint64_t seed,
                                    const uint64_t* stream_base, uint64_t slot, cudaStream_t stream) {
   check_dropout("dropout_forward_device_stream", n, p);
   SER_CHECK(stream_base != nullptr, "dropout_forward_device_stream: stream_base is null");
   if (n == 0) return;
   const unsigned blocks = detail::grid_stride_blocks((n + 3) / 4, kThreads);
-  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, p, 1.0f - p, seed, stream_base, slot);
+  dropout_forward_kernel<<<blocks, kThreads, 0, stream>>>(x, y, mask, n, static_cast<float>(p), keep_scale(p), seed,
+                                                  stream_base, slot);
   SER_CHECK_LAUNCH();
 }
 
-void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, cudaStream_t stream) {
+void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p, cudaStream_t stream) {
   check_dropout("dropout_backward", n, p);
   if (n == 0) return;
-  dropout_backward_kernel<<<detail::grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(dy, mask, dx, n, 1.0f - p);
+  dropout_backward_kernel<<<detail::grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(dy, mask, dx, n,
+                                                                                              keep_scale(p));
   SER_CHECK_LAUNCH();
 }
 

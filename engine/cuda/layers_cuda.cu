@@ -198,10 +198,10 @@ void Dropout<float>::forward_cuda(const float* x, float* y, Mode mode) {
     ensure_capacity(s.keep, n, ctx);
     // Same (seed, stream) pair as the CPU layer draws: bit-identical keep decisions.
     if (device_stream_base_ != nullptr)
-      kernels::dropout_forward_device_stream(x, y, s.keep.data(), n, static_cast<float>(rate_), generator_->seed(),
+      kernels::dropout_forward_device_stream(x, y, s.keep.data(), n, rate_, generator_->seed(),
                                              device_stream_base_, device_stream_slot_, ctx.stream());
     else
-      kernels::dropout_forward(x, y, s.keep.data(), n, static_cast<float>(rate_), generator_->seed(),
+      kernels::dropout_forward(x, y, s.keep.data(), n, rate_, generator_->seed(),
                                generator_->next_stream(), ctx.stream());
   }
 }
@@ -217,7 +217,7 @@ void Dropout<float>::backward_cuda(const float* dy, float* dx) {
   else if (s.use_injected)
     kernels::multiply(dx, dy, s.mask.data(), n, ctx.stream());
   else
-    kernels::dropout_backward(dy, s.keep.data(), dx, n, static_cast<float>(rate_), ctx.stream());
+    kernels::dropout_backward(dy, s.keep.data(), dx, n, rate_, ctx.stream());
 }
 
 }  // namespace ser::nn

@@ -77,7 +77,8 @@ void check_bias_relu_dense(int64_t n, int64_t c) {
   for (int64_t col = 0; col < c; ++col) CHECK(std::fabs(dbias[col] - want_dbias[col]) <= 1e-5 * abs_sum[col] + 1e-7);
 }
 
-// Masks and outputs compared exactly: both sides evaluate philox_uniform_at and x / (1-p).
+// Masks and outputs compared exactly: both sides evaluate philox_uniform_at and x * s with
+// s = float(1 / (1 - p)) rounded once from double (the CPU layer's mask value).
 void check_dropout(int64_t n, float p, uint64_t seed, uint64_t offset, bool in_place) {
   CAPTURE(n);
   CAPTURE(p);
@@ -85,13 +86,13 @@ void check_dropout(int64_t n, float p, uint64_t seed, uint64_t offset, bool in_p
   CAPTURE(in_place);
   const auto x = test::uniform_values(n, -2.0f, 2.0f, 81);
   const auto dy = test::uniform_values(n, -2.0f, 2.0f, 82);
-  const float keep = 1.0f - p;
+  const float scale = static_cast<float>(1.0 / (1.0 - static_cast<double>(p)));
   std::vector<uint8_t> want_mask(n);
   std::vector<float> want_y(n), want_dx(n);
   for (int64_t i = 0; i < n; ++i) {
     want_mask[i] = philox_uniform_at(seed, offset, static_cast<uint64_t>(i)) >= p ? 1 : 0;
-    want_y[i] = want_mask[i] ? x[i] / keep : 0.0f;
-    want_dx[i] = want_mask[i] ? dy[i] / keep : 0.0f;
+    want_y[i] = want_mask[i] ? x[i] * scale : 0.0f;
+    want_dx[i] = want_mask[i] ? dy[i] * scale : 0.0f;
   }
   DeviceArray<float> d_x(x), d_y(n), d_dy(dy), d_dx(n);
   DeviceArray<uint8_t> d_mask(n);
