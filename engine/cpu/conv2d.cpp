@@ -22,14 +22,28 @@ namespace {
 constexpr int64_t kMinElementsPerThread = 16384;  // below this a thread hand-off costs more than it saves
 constexpr int64_t kTargetGemmColumns = 4096;      // group samples while a GEMM stays below this width
 
+// Output columns j whose input column j*stride + q - pad lies inside [0, W): [begin, end).
+struct ValidColumns {
+  int begin, end;
+};
+ValidColumns valid_columns(const Conv2dGeometry& g, int q) {
+  const int Wo = g.Wo(), shift = q - g.pad;  // input column of output column j: j*stride + shift
+  const int begin = shift >= 0 ? 0 : (-shift + g.stride - 1) / g.stride;
+  const int end = g.W - 1 - shift < 0 ? 0 : std::min(Wo, (g.W - 1 - shift) / g.stride + 1);
+  return {std::min(begin, Wo), std::max(end, std::min(begin, Wo))};
+}
+
 // Columns of rows [r0, r1) of one sample: col[r, i*Wo + j] = xpad[c, s*i+p, s*j+q] with
-// r = (c*KH + p)*KW + q; x: (C, H, W); consecutive rows of col are `ld` apart.
+// r = (c*KH + p)*KW + q; x: (C, H, W); consecutive rows of col are `ld` apart. The columns
+// that read the zero padding are filled apart, so the inner copy has no bounds test (a plain
+// memcpy at stride 1).
 template <typename T>
 void im2col_rows(T* col, int64_t ld, const T* x, const Conv2dGeometry g, int64_t r0, int64_t r1) {
   const int Ho = g.Ho(), Wo = g.Wo();
   for (int64_t r = r0; r < r1; ++r) {
     const int c = static_cast<int>(r / (g.KH * g.KW)), p = static_cast<int>(r / g.KW % g.KH),
               q = static_cast<int>(r % g.KW);
+    const ValidColumns v = valid_columns(g, q);
     T* row = col + r * ld;
     const T* xc = x + static_cast<int64_t>(c) * g.H * g.W;
     for (int i = 0; i < Ho; ++i) {
@@ -39,18 +53,20 @@ void im2col_rows(T* col, int64_t ld, const T* x, const Conv2dGeometry g, int64_t
         std::fill(out, out + Wo, T(0));
         continue;
       }
-      const T* xrow = xc + static_cast<int64_t>(h) * g.W;
-      for (int j = 0; j < Wo; ++j) {
-        const int wi = j * g.stride + q - g.pad;
-        out[j] = (wi >= 0 && wi < g.W) ? xrow[wi] : T(0);
-      }
+      const T* xrow = xc + static_cast<int64_t>(h) * g.W + (q - g.pad);  // xrow[j*stride] for j in v
+      std::fill(out, out + v.begin, T(0));
+      if (g.stride == 1)
+        std::copy(xrow + v.begin, xrow + v.end, out + v.begin);
+      else
+        for (int j = v.begin; j < v.end; ++j) out[j] = xrow[j * g.stride];
+      std::fill(out + v.end, out + Wo, T(0));
     }
   }
 }
 
 // The adjoint of im2col for channels [c0, c1) of one sample: dx (C, H, W) = sum of the col
 // entries that read each pixel (overwritten). One channel per task: no two threads add
-// into the same pixel.
+// into the same pixel. Entries that read the padding are skipped by range, not per element.
 template <typename T>
 void col2im_channels(T* dx, const T* col, int64_t ld, const Conv2dGeometry g, int64_t c0, int64_t c1) {
   const int Ho = g.Ho(), Wo = g.Wo();
@@ -58,17 +74,18 @@ void col2im_channels(T* dx, const T* col, int64_t ld, const Conv2dGeometry g, in
   for (int64_t c = c0; c < c1; ++c)
     for (int p = 0; p < g.KH; ++p)
       for (int q = 0; q < g.KW; ++q) {
+        const ValidColumns v = valid_columns(g, q);
         const T* row = col + ((c * g.KH + p) * g.KW + q) * ld;
         T* dxc = dx + c * g.H * g.W;
         for (int i = 0; i < Ho; ++i) {
           const int h = i * g.stride + p - g.pad;
           if (h < 0 || h >= g.H) continue;
-          T* dxrow = dxc + static_cast<int64_t>(h) * g.W;
-          const T* in = row + static_cast<int64_t>(i) * Wo;
-          for (int j = 0; j < Wo; ++j) {
-            const int wi = j * g.stride + q - g.pad;
-            if (wi >= 0 && wi < g.W) dxrow[wi] += in[j];
-          }
+          T* __restrict__ dxrow = dxc + static_cast<int64_t>(h) * g.W + (q - g.pad);  // dxrow[j*stride], j in v
+          const T* __restrict__ in = row + static_cast<int64_t>(i) * Wo;
+          if (g.stride == 1)
+            for (int j = v.begin; j < v.end; ++j) dxrow[j] += in[j];
+          else
+            for (int j = v.begin; j < v.end; ++j) dxrow[j * g.stride] += in[j];
         }
       }
 }
