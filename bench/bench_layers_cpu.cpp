@@ -4,30 +4,24 @@
 // weights OIHW; dense x (N, in), W (out, in).
 // Conv and dense run through OpenBLAS; the rest through the engine's thread pool, so all
 // cases use wall time (UseRealTime) and report roofline counters against the host
-// ceilings (bench/roofline.h): bytes = the least traffic (each tensor the op touches read
-// or written once), FLOPs = multiply-adds as 2, other arithmetic as 1.
+// ceilings (bench/roofline.h) with the bytes and FLOPs of bench/layer_costs.h (shared with
+// the GPU cases of bench/bench_layers_gpu.cu).
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
 #include "bench/bench_data.h"
 #include "bench/ceilings_cpu.h"
+#include "bench/layer_costs.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/layers.h"
 #include "engine/nn/model.h"
 
 using namespace ser;
 using namespace ser::nn;
-using ser::bench::random_floats;
+using namespace ser::bench;
 
 namespace {
-
-// Seed network per conv block b = 0..3: input channels, output channels, input side
-// (square), conv output side (3x3 valid), and the pooled side after it.
-constexpr int kConvIn[4] = {1, 32, 64, 128};
-constexpr int kConvOut[4] = {32, 64, 128, 256};
-constexpr int kConvInSide[4] = {128, 63, 30, 14};
-constexpr int kConvOutSide[4] = {126, 61, 28, 12};
 
 // Holds one layer with bound parameters and its buffers at a given input shape.
 struct LayerBench {
@@ -49,7 +43,7 @@ struct LayerBench {
 };
 
 // Times the forward (backward = false) or the backward after one forward.
-void run_layer(benchmark::State& st, Layer<float>& layer, Shape xs, bool backward, double bytes, double flops) {
+void run_layer(benchmark::State& st, Layer<float>& layer, Shape xs, bool backward, LayerCost cost) {
   LayerBench b(layer, xs);
   b.forward();
   const double seconds = bench::timed_loop(st, [&] {
@@ -58,7 +52,7 @@ void run_layer(benchmark::State& st, Layer<float>& layer, Shape xs, bool backwar
     else
       b.forward();
   });
-  bench::report_roofline(st, bytes, flops, bench::cpu_ceilings(), seconds);
+  bench::report_roofline(st, cost.bytes, cost.flops, bench::cpu_ceilings(), seconds);
 }
 
 #define SER_CPU_BENCH(fn) BENCHMARK(fn)->Unit(benchmark::kMillisecond)->UseRealTime()
@@ -68,51 +62,36 @@ void run_layer(benchmark::State& st, Layer<float>& layer, Shape xs, bool backwar
 void BM_conv2d_cpu(benchmark::State& st) {
   const int n = int(st.range(0)), blk = int(st.range(1));
   const bool backward = st.range(2) != 0;
-  const int cin = kConvIn[blk], cout = kConvOut[blk], s = kConvInSide[blk], so = kConvOutSide[blk];
-  Conv2d<float> conv("conv", cin, cout, 3, 3);
-  const double x = double(n) * cin * s * s, y = double(n) * cout * so * so, w = 9.0 * cin * cout;
-  const double gemm = 2.0 * y * cin * 9;  // one im2col GEMM over the batch
-  const double bytes = 4 * (backward ? y + x + w + 2 * w + x : x + w + y);
-  run_layer(st, conv, Shape{n, cin, s, s}, backward, bytes, backward ? 2 * gemm : gemm);
+  Conv2d<float> conv("conv", kConvIn[blk], kConvOut[blk], 3, 3);
+  run_layer(st, conv, conv_input_shape(n, blk), backward, conv2d_cost(n, blk, backward));
 }
 SER_CPU_BENCH(BM_conv2d_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
 // The element-wise layers at each conv block's output (N, C, S, S).
-int64_t conv_output_numel(benchmark::State& st) {
-  const int blk = int(st.range(1));
-  return st.range(0) * kConvOut[blk] * int64_t(kConvOutSide[blk]) * kConvOutSide[blk];
-}
-Shape conv_output_shape(benchmark::State& st) {
-  const int blk = int(st.range(1));
-  return Shape{st.range(0), kConvOut[blk], kConvOutSide[blk], kConvOutSide[blk]};
-}
+Shape block_output_shape(benchmark::State& st) { return conv_output_shape(st.range(0), int(st.range(1))); }
 
-// Training-mode batch norm: forward reads x and writes y (two-pass statistics in double
-// re-read x); backward reads dy and x, writes dx. ~8 / ~10 FLOPs per element.
+// Training-mode batch norm (two-pass statistics in double re-read x; not counted).
 void BM_batchnorm2d_cpu(benchmark::State& st) {
   const bool backward = st.range(2) != 0;
   BatchNorm2d<float> bn("bn", kConvOut[st.range(1)]);
-  const double e = double(conv_output_numel(st));
-  run_layer(st, bn, conv_output_shape(st), backward, 4 * e * (backward ? 3 : 2), e * (backward ? 10 : 8));
+  const Shape xs = block_output_shape(st);
+  run_layer(st, bn, xs, backward, batchnorm2d_cost(double(xs.numel()), backward));
 }
 SER_CPU_BENCH(BM_batchnorm2d_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
 void BM_relu_cpu(benchmark::State& st) {
   const bool backward = st.range(2) != 0;
   ReLU<float> relu("relu");
-  const double e = double(conv_output_numel(st));
-  run_layer(st, relu, conv_output_shape(st), backward, 4 * e * (backward ? 3 : 2), e);
+  const Shape xs = block_output_shape(st);
+  run_layer(st, relu, xs, backward, relu_cost(double(xs.numel()), backward));
 }
 SER_CPU_BENCH(BM_relu_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
-// 2x2 max-pool: forward reads x, writes y and an int32 argmax per output; backward reads
-// dy and argmax, writes dx. 3 comparisons per output.
 void BM_maxpool2d_cpu(benchmark::State& st) {
   const bool backward = st.range(2) != 0;
   MaxPool2d<float> pool("pool");
-  const double in = double(conv_output_numel(st));
-  const double out = in / 4;
-  run_layer(st, pool, conv_output_shape(st), backward, 4 * in + 8 * out, backward ? 0 : 3 * out);
+  const Shape xs = block_output_shape(st);
+  run_layer(st, pool, xs, backward, maxpool2d_cost(double(xs.numel()), backward));
 }
 SER_CPU_BENCH(BM_maxpool2d_cpu)->ArgNames({"batch", "block", "backward"})->ArgsProduct({{16, 256}, {0, 1, 2, 3}, {0, 1}});
 
@@ -121,10 +100,7 @@ void BM_dense_cpu(benchmark::State& st) {
   const int n = int(st.range(0)), in = int(st.range(1)), out = int(st.range(2));
   const bool backward = st.range(3) != 0;
   Dense<float> fc("fc", in, out);
-  const double gemm = 2.0 * n * in * out, w = double(in) * out;
-  const double bytes = 4 * (backward ? double(n) * out + double(n) * in + 3 * w + double(n) * in
-                                     : double(n) * in + w + double(n) * out);
-  run_layer(st, fc, Shape{n, in}, backward, bytes, backward ? 2 * gemm : gemm);
+  run_layer(st, fc, Shape{n, in}, backward, dense_cost(n, in, out, backward));
 }
 SER_CPU_BENCH(BM_dense_cpu)
     ->ArgNames({"batch", "in", "out", "backward"})

@@ -42,12 +42,13 @@ struct Timer {
     CUDA_CHECK(cudaEventCreate(&start));
     CUDA_CHECK(cudaEventCreate(&stop));
   }
-  // Seconds of one launch, L2 flushed before it.
-  double once(const std::function<void(cudaStream_t)>& launch) {
-    CUDA_CHECK(cudaMemsetAsync(flush.data(), 0, flush.bytes(), stream));
-    CUDA_CHECK(cudaEventRecord(start, stream));
-    launch(stream);
-    CUDA_CHECK(cudaEventRecord(stop, stream));
+  // Seconds of one launch on stream `s` (the timer's own by default), L2 flushed before it.
+  double once(const std::function<void(cudaStream_t)>& launch) { return once(stream, launch); }
+  double once(cudaStream_t s, const std::function<void(cudaStream_t)>& launch) {
+    CUDA_CHECK(cudaMemsetAsync(flush.data(), 0, flush.bytes(), s));
+    CUDA_CHECK(cudaEventRecord(start, s));
+    launch(s);
+    CUDA_CHECK(cudaEventRecord(stop, s));
     CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
@@ -180,9 +181,13 @@ bool skip_without_device(benchmark::State& state) {
 }
 
 double time_on_device(benchmark::State& state, const std::function<void(cudaStream_t)>& launch) {
+  return time_on_device(state, timer().stream, launch);
+}
+
+double time_on_device(benchmark::State& state, cudaStream_t stream, const std::function<void(cudaStream_t)>& launch) {
   double total_seconds = 0;
   for (auto _ : state) {
-    const double seconds = timer().once(launch);
+    const double seconds = timer().once(stream, launch);
     state.SetIterationTime(seconds);
     total_seconds += seconds;
   }

@@ -26,6 +26,9 @@ const GpuCeilings& gpu_ceilings();
 // size), then CUDA events around the launch only; sets the iteration's manual time.
 // Returns the summed event time in seconds (for report_roofline).
 double time_on_device(benchmark::State& state, const std::function<void(cudaStream_t)>& launch);
+// The same on the caller's `stream` (flush, events and launch(stream) all queued there), for
+// work that is queued on a stream of its own, e.g. the engine's layers on their CudaContext's.
+double time_on_device(benchmark::State& state, cudaStream_t stream, const std::function<void(cudaStream_t)>& launch);
 
 // True (after SkipWithError("no CUDA device")) when no device can be used.
 bool skip_without_device(benchmark::State& state);
