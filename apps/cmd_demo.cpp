@@ -42,7 +42,7 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--out", args->out, "Folder for the corpus, the run and the report")->capture_default_str();
   cmd->add_option("--epochs", args->epochs, "Training epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
   cmd->add_option("--speakers", args->speakers, "Synthetic speakers")->transform(integer_in(2, 24))->capture_default_str();
-  cmd->add_option("--clips", args->clips, "Clips per class per speaker")->transform(integer_in(2, 1000))->capture_default_str();
+  cmd->add_option("--clips", args->clips, "Clips per class per speaker")->transform(integer_in(2, data::kMaxDemoClipsPerClass))->capture_default_str();
   cmd->add_option("--device", args->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   cmd->add_flag("--quick", args->quick, "A tiny run (3 speakers, 4 clips, 2 epochs) that checks the whole chain");
   cmd->callback([args] {
@@ -56,6 +56,12 @@ void register_demo(CLI::App& app) {
     data::DemoCorpusOptions copts;
     copts.speakers = args->speakers;
     copts.clips_per_class = args->clips;
+    data::check_demo_options(copts);
+    // Only a corpus this command wrote is deleted: --out pointing at someone's data loses nothing.
+    SER_CHECK(data::is_replaceable_demo_corpus(corpus),
+              "{} exists and was not written by `ser demo` (no {} in it); choose another --out, or delete the "
+              "folder yourself if it is a demo corpus from an older version", corpus.string(),
+              data::kDemoCorpusMarker);
     say("1/4 generating the synthetic corpus in {} ({} speakers x {} classes x {} clips)\n", corpus.string(),
                copts.speakers, copts.classes.names.size(), copts.clips_per_class);
     fs::remove_all(corpus);

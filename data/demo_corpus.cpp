@@ -13,6 +13,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/philox.h"
+#include "engine/io/file.h"
 
 namespace ser::data {
 namespace {
@@ -86,10 +87,13 @@ Speaker demo_speaker(uint64_t seed, int speaker) {
   return {std::pow(2.0, rng.uniform(-0.23, 0.23)), rng.uniform(0.92, 1.08)};
 }
 
-void check_options(const DemoCorpusOptions& o) {
-  SER_CHECK(o.speakers >= 1 && o.speakers <= 99, "demo corpus: speakers must be in 1..99, got {}", o.speakers);
-  SER_CHECK(o.clips_per_class >= 1 && o.clips_per_class <= 396,
-            "demo corpus: clips per class must be in 1..396, got {}", o.clips_per_class);
+}  // namespace
+
+void check_demo_options(const DemoCorpusOptions& o) {
+  SER_CHECK(o.speakers >= 1 && o.speakers <= kMaxDemoSpeakers, "demo corpus: speakers must be in 1..{}, got {}",
+            kMaxDemoSpeakers, o.speakers);
+  SER_CHECK(o.clips_per_class >= 1 && o.clips_per_class <= kMaxDemoClipsPerClass,
+            "demo corpus: clips per class must be in 1..{}, got {}", kMaxDemoClipsPerClass, o.clips_per_class);
   SER_CHECK(o.seconds >= 0.25 && o.seconds <= 30.0, "demo corpus: duration must be in 0.25..30 s, got {}", o.seconds);
   SER_CHECK(o.sample_rate >= 8000 && o.sample_rate <= 96000, "demo corpus: sample rate must be in 8000..96000 Hz, got {}",
             o.sample_rate);
@@ -97,6 +101,16 @@ void check_options(const DemoCorpusOptions& o) {
   for (const auto& name : o.classes.names) ravdess_code(name);
 }
 
+namespace {
+// Says what the folder is, so that `ser demo` replaces only corpora it wrote itself.
+void write_marker(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  SER_CHECK(!ec, "cannot create demo corpus folder '{}': {}", dir.string(), ec.message());
+  const std::string text =
+      "Synthetic demo corpus written by `ser demo`. `ser demo` deletes and regenerates this folder.\n";
+  write_file_atomically(dir / kDemoCorpusMarker, text.data(), text.size());
+}
 }  // namespace
 
 void write_wav_pcm16(const std::filesystem::path& file, const std::vector<float>& samples, int sample_rate) {
@@ -200,7 +214,8 @@ std::vector<float> synthesize_demo_clip(const std::string& emotion, int speaker,
 }
 
 void generate_demo_corpus(const std::filesystem::path& dir, const DemoCorpusOptions& opts) {
-  check_options(opts);
+  check_demo_options(opts);
+  write_marker(dir);
   for (int speaker = 0; speaker < opts.speakers; ++speaker) {
     const auto actor_dir = dir / demo_clip_path(opts.classes.names.front(), speaker, 0).parent_path();
     std::error_code ec;
@@ -211,6 +226,12 @@ void generate_demo_corpus(const std::filesystem::path& dir, const DemoCorpusOpti
         write_wav_pcm16(dir / demo_clip_path(emotion, speaker, clip),
                         synthesize_demo_clip(emotion, speaker, clip, opts), opts.sample_rate);
   }
+}
+
+bool is_replaceable_demo_corpus(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return true;
+  return std::filesystem::is_regular_file(dir / kDemoCorpusMarker, ec);
 }
 
 }  // namespace ser::data

@@ -18,9 +18,14 @@
 
 namespace ser::data {
 
+// The RAVDESS name has two digits for the actor and enumerates a speaker's clips of one
+// emotion with intensity x statement x repetition fields: these bound the demo's sizes.
+inline constexpr int kMaxDemoSpeakers = 99;
+inline constexpr int kMaxDemoClipsPerClass = 396;
+
 struct DemoCorpusOptions {
-  int speakers = 4;         // actors 01..speakers (at most 99)
-  int clips_per_class = 12; // per speaker and class (at most 396)
+  int speakers = 4;         // actors 01..speakers (at most kMaxDemoSpeakers)
+  int clips_per_class = 12; // per speaker and class (at most kMaxDemoClipsPerClass)
   double seconds = 1.5;     // clip duration
   int sample_rate = 16000;
   uint64_t seed = 42;
@@ -52,9 +57,18 @@ std::vector<float> synthesize_demo_clip(const std::string& emotion, int speaker,
 // "Actor_02/03-01-05-02-01-01-02.wav" (intensity, statement and repetition enumerate clips).
 std::filesystem::path demo_clip_path(const std::string& emotion, int speaker, int clip);
 
-// Writes speakers x classes x clips_per_class WAV files under `dir` (created if needed).
+// Throws ser::Error naming the first option out of range (or an unknown class name).
+void check_demo_options(const DemoCorpusOptions& opts);
+
+// Writes speakers x classes x clips_per_class WAV files under `dir` (created if needed),
+// and the marker file kDemoCorpusMarker, which says the folder is the demo's to replace.
 // Throws ser::Error for invalid options or a file that cannot be written.
 void generate_demo_corpus(const std::filesystem::path& dir, const DemoCorpusOptions& opts);
+
+// The marker's name, and whether `dir` is absent or a corpus generate_demo_corpus wrote
+// (so that `ser demo` may delete and regenerate it without losing anyone's data).
+inline constexpr const char* kDemoCorpusMarker = "SER_DEMO_CORPUS.txt";
+bool is_replaceable_demo_corpus(const std::filesystem::path& dir);
 
 // Writes samples (n,) in [-1, 1] (clamped) as a mono 16-bit PCM WAV at sample_rate Hz
 // (libsndfile). Throws a ser::Error naming the file if it cannot be written.

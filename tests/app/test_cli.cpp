@@ -42,6 +42,23 @@ Result run(const std::string& args) {
 
 TEST_SUITE("app") {
 
+TEST_CASE("ser demo never deletes a corpus folder it did not write, and checks --clips before touching it") {
+  ser::test::TempDir dir;
+  const fs::path user_file = dir / "corpus" / "my_recording.wav";
+  fs::create_directories(user_file.parent_path());
+  std::ofstream(user_file) << "someone's data";
+  const Result r = run("demo --quick --device cpu --out " + dir.path().string());
+  CAPTURE(r.output);
+  CHECK(r.status != 0);
+  CHECK(r.output.find("was not written by `ser demo`") != std::string::npos);
+  CHECK(fs::exists(user_file));
+  const Result clips = run("demo --clips 500 --out " + dir.path().string());
+  CAPTURE(clips.output);
+  CHECK(clips.status != 0);
+  CHECK(clips.output.find("--clips") != std::string::npos);
+  CHECK(fs::exists(user_file));
+}
+
 TEST_CASE("ser demo --quick runs the whole chain and leaves a model and a report") {
   ser::test::TempDir dir;
   const Result r = run("demo --quick --device cpu --out " + dir.path().string());

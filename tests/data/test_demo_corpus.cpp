@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -177,9 +178,27 @@ TEST_CASE("demo corpus: invalid options are refused") {
   opts.seconds = 0.0;
   CHECK_THROWS_AS(generate_demo_corpus(dir.path(), opts), Error);
   opts = DemoCorpusOptions{};
-  opts.clips_per_class = 1000;
+  opts.clips_per_class = kMaxDemoClipsPerClass + 1;
   CHECK_THROWS_AS(generate_demo_corpus(dir.path(), opts), Error);
+  CHECK_THROWS_AS(check_demo_options(opts), Error);
+  opts.clips_per_class = kMaxDemoClipsPerClass;  // the largest the RAVDESS name can enumerate
+  CHECK_NOTHROW(check_demo_options(opts));
   CHECK_THROWS_AS(demo_prosody("bored"), Error);
+}
+
+TEST_CASE("demo corpus: only a folder the demo wrote counts as replaceable") {
+  test::TempDir dir;
+  CHECK(is_replaceable_demo_corpus(dir / "absent"));
+  DemoCorpusOptions opts;
+  opts.speakers = 1;
+  opts.clips_per_class = 1;
+  opts.seconds = 0.25;
+  generate_demo_corpus(dir / "demo", opts);
+  CHECK(fs::is_regular_file(dir / "demo" / kDemoCorpusMarker));
+  CHECK(is_replaceable_demo_corpus(dir / "demo"));
+  fs::create_directories(dir / "mine");
+  std::ofstream(dir / "mine" / "recording.wav") << "not the demo's";
+  CHECK_FALSE(is_replaceable_demo_corpus(dir / "mine"));
 }
 
 }  // TEST_SUITE
