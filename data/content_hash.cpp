@@ -20,15 +20,6 @@ std::ifstream open_binary(const std::filesystem::path& file) {
 
 }  // namespace
 
-uint64_t fnv1a64(const void* data, std::size_t size, uint64_t state) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < size; ++i) {
-    state ^= bytes[i];
-    state *= kFnv1aPrime;
-  }
-  return state;
-}
-
 uint64_t hash_file(const std::filesystem::path& file) {
   std::ifstream in = open_binary(file);
   std::vector<char> buffer(kChunk);

@@ -6,13 +6,9 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "engine/core/hash.h"
+
 namespace ser::data {
-
-constexpr uint64_t kFnv1aOffset = 0xcbf29ce484222325ull;
-constexpr uint64_t kFnv1aPrime = 0x100000001b3ull;
-
-// Continues an FNV-1a hash `state` over `size` bytes.
-uint64_t fnv1a64(const void* data, std::size_t size, uint64_t state = kFnv1aOffset);
 
 // FNV-1a of a whole file's bytes, read in chunks. Throws ser::Error naming the file.
 uint64_t hash_file(const std::filesystem::path& file);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "data/name_schemes.h"
 #include "engine/core/error.h"
 #include "engine/core/philox.h"
 #include "engine/io/file.h"
@@ -40,10 +41,9 @@ class Stream {
 
 // RAVDESS emotion code of a canonical emotion name.
 int ravdess_code(const std::string& emotion) {
-  static const char* kNames[] = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"};
-  for (int i = 0; i < 8; ++i)
-    if (emotion == kNames[i]) return i + 1;
-  SER_FAIL("the demo corpus has no emotion '{}'", emotion);
+  const int code = ravdess_emotion_code(emotion);
+  SER_CHECK(code != 0, "the demo corpus has no emotion '{}'", emotion);
+  return code;
 }
 
 // Two-pole resonator with unit gain near its centre frequency.

@@ -21,12 +21,6 @@ bool is_wav(const fs::path& file) { return upper(file.extension().string()) == "
 
 std::string parent_name(const fs::path& file) { return file.parent_path().filename().string(); }
 
-// RAVDESS emotion field 01..08.
-std::string ravdess_emotion(int code) {
-  static const char* kNames[] = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"};
-  return code >= 1 && code <= 8 ? kNames[code - 1] : "";
-}
-
 std::string savee_emotion(const std::string& code) {
   const std::string c = upper(code);
   if (c == "A") return "angry";
@@ -157,6 +151,18 @@ std::optional<NameMatch> match_file_name(const fs::path& file, CorpusKind kind) 
   if (auto m = match_tess(file)) return m;
   if (auto m = match_cremad(file)) return m;
   return match_renamed(file);
+}
+
+// RAVDESS emotion field 01..08, in code order.
+constexpr const char* kRavdessEmotions[] = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust",
+                                            "surprised"};
+
+std::string ravdess_emotion(int code) { return code >= 1 && code <= 8 ? kRavdessEmotions[code - 1] : ""; }
+
+int ravdess_emotion_code(const std::string& emotion) {
+  for (int i = 0; i < 8; ++i)
+    if (emotion == kRavdessEmotions[i]) return i + 1;
+  return 0;
 }
 
 }  // namespace ser::data

@@ -38,4 +38,9 @@ std::optional<NameMatch> match_renamed(const std::filesystem::path& file);
 // order RAVDESS (in Actor_NN folders), SAVEE, TESS, CREMA-D, renamed.
 std::optional<NameMatch> match_file_name(const std::filesystem::path& file, CorpusKind kind);
 
+// RAVDESS's emotion field: code 1..8 <-> canonical name ("neutral" .. "surprised").
+// ravdess_emotion gives "" and ravdess_emotion_code 0 for anything else.
+std::string ravdess_emotion(int code);
+int ravdess_emotion_code(const std::string& emotion);
+
 }  // namespace ser::data

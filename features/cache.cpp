@@ -4,21 +4,12 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/core/hash.h"
 #include "engine/io/file.h"
 #include "engine/io/npy.h"
 
 namespace ser::features {
 namespace fs = std::filesystem;
-
-uint64_t fnv1a64(const void* data, std::size_t size, uint64_t seed) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = seed;
-  for (std::size_t i = 0; i < size; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 namespace {
 const char* kIndexName = "index.json";

@@ -60,7 +60,4 @@ class FeatureCache {
 // entry is validated on its own when loaded (fuzz entry point).
 std::unordered_map<std::string, nlohmann::json> parse_cache_index(const unsigned char* data, std::size_t size);
 
-// 64-bit FNV-1a of bytes (used for keys and entry checksums).
-uint64_t fnv1a64(const void* data, std::size_t size, uint64_t seed = 0xcbf29ce484222325ull);
-
 }  // namespace ser::features

@@ -127,8 +127,9 @@ void nchw_to_grouped(T* grouped, const T* y, int O, int64_t P, int n0, int b) {
 bool use_direct(Conv2dPath path, const Conv2dGeometry& g) {
   if (path == Conv2dPath::Auto) return conv2d_direct_applies(g);
   if (path == Conv2dPath::Im2colGemm) return false;
-  SER_CHECK(conv2d_direct_supports(g), "conv2d: direct path asked for stride {}, C*KH = {} (it needs stride 1)",
-            g.stride, g.C * g.KH);
+  SER_CHECK(conv2d_direct_supports(g),
+            "conv2d: the direct path was asked for stride {} and C*KH = {} (it needs stride 1 and C*KH <= {})",
+            g.stride, g.C * g.KH, kConv2dDirectMaxRows);
   return true;
 }
 

@@ -24,7 +24,7 @@ namespace ser::cpu {
 namespace {
 
 constexpr int64_t kMinWorkPerThread = 1 << 16;  // multiply-adds below which a hand-off costs more than it saves
-constexpr int kMaxRows = 256;                   // C*KH input rows one output row reads (stack arrays)
+constexpr int kMaxRows = kConv2dDirectMaxRows;  // C*KH input rows one output row reads (stack arrays)
 constexpr int kBlockVecs = 4;                   // vectors of output columns per forward register block
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))

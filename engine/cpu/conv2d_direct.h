@@ -27,10 +27,13 @@ namespace ser::cpu {
 // The generic backward loses from K = 18 on, so only K <= 9 (the first conv) goes direct.
 // With 2 threads the direct loops also avoid the pool <-> OpenBLAS hand-offs (RESULTS.md).
 constexpr int64_t kConv2dDirectMaxTaps = 9;
+// The loops keep pointers to the C*KH input rows of one output row on the stack.
+constexpr int kConv2dDirectMaxRows = 256;
 
 // True when the direct loops support g (stride 1, any padding) and are the faster path.
 bool conv2d_direct_applies(const Conv2dGeometry& g);
-// True when the direct loops support g at all (stride 1); used by Conv2dPath::Direct.
+// True when the direct loops support g at all (stride 1, C*KH <= kConv2dDirectMaxRows);
+// used by Conv2dPath::Direct.
 bool conv2d_direct_supports(const Conv2dGeometry& g);
 
 // The loops use AVX2 (32-byte vectors) when the CPU has it, else SSE2 (16-byte). Tests and
