@@ -67,4 +67,10 @@ CLI::Validator number_between_exclusive(double lo, double hi) {
       "in " + range);
 }
 
+void add_device_option(CLI::App& cmd, std::string& device) {
+  cmd.add_option("--device", device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+}
+
 }  // namespace ser::app

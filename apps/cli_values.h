@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <string>
 
 namespace ser::app {
 
@@ -21,6 +22,7 @@ namespace ser::app {
 inline constexpr std::int64_t kMaxEpochs = 100000;
 inline constexpr std::int64_t kMaxBatch = 65536;
 inline constexpr std::int64_t kMaxThreads = 1024;
+inline constexpr double kMaxLearningRate = 10;  // --lr in (0, kMaxLearningRate)
 
 // Decimal integers (optional leading '-', no spaces, no exponent) in [lo, hi].
 CLI::Validator integer_in(std::int64_t lo, std::int64_t hi);
@@ -30,5 +32,8 @@ CLI::Validator unsigned_64bit();
 
 // Finite decimal numbers (digits, '.', exponent; no nan/inf/hex) strictly inside (lo, hi).
 CLI::Validator number_between_exclusive(double lo, double hi);
+
+// The --device option (auto|cpu|cuda) of `ser train` and `ser demo`, one help text for both.
+void add_device_option(CLI::App& cmd, std::string& device);
 
 }  // namespace ser::app

@@ -43,7 +43,7 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--epochs", args->epochs, "Training epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
   cmd->add_option("--speakers", args->speakers, "Synthetic speakers")->transform(integer_in(2, 24))->capture_default_str();
   cmd->add_option("--clips", args->clips, "Clips per class per speaker")->transform(integer_in(2, data::kMaxDemoClipsPerClass))->capture_default_str();
-  cmd->add_option("--device", args->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  add_device_option(*cmd, args->device);
   cmd->add_flag("--quick", args->quick, "A tiny run (3 speakers, 4 clips, 2 epochs) that checks the whole chain");
   cmd->callback([args] {
     if (args->quick) {

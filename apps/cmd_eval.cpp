@@ -5,6 +5,7 @@
 
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/predict.h"
 #include "apps/report.h"
 #include "engine/core/error.h"
 #include "engine/metrics.h"
@@ -30,13 +31,11 @@ void register_eval(CLI::App& app) {
     train::LoadedModel loaded = train::load_model(args->model);
     std::string class_list;
     for (const auto& n : loaded.info.class_names) class_list += (class_list.empty() ? "" : ",") + n;
-    args->corpus.classes = class_list;
     const data::ClassSet classes = data::ClassSet::parse(class_list);
     const data::IndexResult index = index_from_options(args->corpus, classes);
     fmt::print(stderr, "{}", index.summary.table());
     SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
-    const features::LogMelConfig config =
-        features::LogMelConfig::from_json(nlohmann::json::parse(loaded.info.feature_config_json));
+    const features::LogMelConfig config = model_feature_config(loaded.info);
     FeatureOptions fopts;
     fopts.cache_dir = args->cache == "none" ? std::filesystem::path() : args->cache.empty() ? default_cache_dir()
                                                                                            : std::filesystem::path(args->cache);

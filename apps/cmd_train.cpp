@@ -28,7 +28,7 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
   cmd->add_option("--batch", opts->batch, "Batch size")->transform(integer_in(1, kMaxBatch))->capture_default_str();
-  cmd->add_option("--lr", opts->lr, "Adam learning rate")->transform(number_between_exclusive(0, 10))->capture_default_str();
+  cmd->add_option("--lr", opts->lr, "Adam learning rate")->transform(number_between_exclusive(0, kMaxLearningRate))->capture_default_str();
   cmd->add_option("--patience", opts->patience, "Early stopping: epochs without a better validation accuracy")
       ->transform(integer_in(1, kMaxEpochs))
       ->capture_default_str();
@@ -37,7 +37,7 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
       ->capture_default_str();
-  cmd->add_option("--device", opts->device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  add_device_option(*cmd, opts->device);
   cmd->add_option("--math", opts->math,
                   "GPU math: fp32 (strict) or tf32 (tensor cores, faster, ~1e-3 relative rounding); no effect on the CPU")
       ->check(CLI::IsMember({"fp32", "tf32"}))

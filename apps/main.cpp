@@ -11,6 +11,7 @@
 
 #include "apps/commands.h"
 #include "engine/core/error.h"
+#include "engine/core/version.h"
 
 namespace {
 // Engine errors carry "source.cpp:123: " for developers; users see the message alone
@@ -25,7 +26,7 @@ std::string user_message(const char* what) {
 int main(int argc, char** argv) {
   CLI::App app{"ser: speech emotion recognition — train, evaluate and run a CNN on log-mel images"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "ser 0.1.0");
+  app.set_version_flag("--version", std::string("ser ") + ser::kVersion);
   ser::app::register_commands(app);
   try {
     app.parse(argc, argv);

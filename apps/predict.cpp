@@ -7,13 +7,16 @@
 
 namespace ser::app {
 
-std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files) {
-  features::LogMelConfig config;
+features::LogMelConfig model_feature_config(const train::ModelInfo& info) {
   try {
-    config = features::LogMelConfig::from_json(nlohmann::json::parse(loaded.info.feature_config_json));
+    return features::LogMelConfig::from_json(nlohmann::json::parse(info.feature_config_json));
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("model: malformed feature parameters ({})", e.what());
   }
+}
+
+std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files) {
+  const features::LogMelConfig config = model_feature_config(loaded.info);
   features::ExtractOptions opts;
   opts.progress = false;
   features::ExtractResult extracted = features::extract_images(files, config, opts);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/train/checkpoint.h"
+#include "features/logmel.h"
 
 namespace ser::app {
 
@@ -19,5 +20,9 @@ struct Prediction {
 };
 
 std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files);
+
+// The front-end parameters a model was trained with (stored as JSON in the model file);
+// throws ser::Error "model: malformed feature parameters (...)" if they do not parse.
+features::LogMelConfig model_feature_config(const train::ModelInfo& info);
 
 }  // namespace ser::app

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "apps/cli_values.h"
 #include "apps/report.h"
 #include "engine/core/error.h"
 #include "engine/io/file.h"
@@ -67,11 +68,12 @@ Device resolve_device(const std::string& name) {
 namespace {
 
 void validate(const TrainOptions& o) {
-  SER_CHECK(o.epochs >= 1, "--epochs must be at least 1, got {}", o.epochs);
-  SER_CHECK(o.batch >= 1, "--batch must be at least 1, got {}", o.batch);
-  SER_CHECK(o.lr > 0 && o.lr < 10, "--lr must be in (0, 10), got {}", o.lr);
+  SER_CHECK(o.epochs >= 1 && o.epochs <= kMaxEpochs, "--epochs must be in [1, {}], got {}", kMaxEpochs, o.epochs);
+  SER_CHECK(o.batch >= 1 && o.batch <= kMaxBatch, "--batch must be in [1, {}], got {}", kMaxBatch, o.batch);
+  SER_CHECK(o.lr > 0 && o.lr < kMaxLearningRate, "--lr must be in (0, {}), got {}", kMaxLearningRate, o.lr);
   SER_CHECK(o.patience >= 1, "--patience must be at least 1, got {}", o.patience);
-  SER_CHECK(o.threads >= 0 && o.threads <= 1024, "--threads must be in [0, 1024] (0 = all cores), got {}", o.threads);
+  SER_CHECK(o.threads >= 0 && o.threads <= kMaxThreads, "--threads must be in [0, {}] (0 = all cores), got {}",
+            kMaxThreads, o.threads);
 }
 
 // Creates the run folder if needed and checks this process may write in it, so a locked

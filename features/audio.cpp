@@ -43,7 +43,7 @@ std::vector<float> read_mono(SNDFILE* file, const SF_INFO& info, const std::file
   std::vector<float> block(static_cast<std::size_t>(kReadBlockFrames) * channels);  // (frames, C) interleaved
   std::vector<float> mono;                                                         // (N,)
   if (info.frames > 0 && info.frames < kMaxSamples) mono.reserve(static_cast<std::size_t>(info.frames));
-  const float inv_count = static_cast<float>(channels);
+  const float channel_count = static_cast<float>(channels);
   for (;;) {
     const sf_count_t got = sf_readf_float(file, block.data(), kReadBlockFrames);
     if (got <= 0) break;
@@ -53,7 +53,7 @@ std::vector<float> read_mono(SNDFILE* file, const SF_INFO& info, const std::file
       const float* frame = block.data() + f * channels;
       float sum = frame[0];
       for (int c = 1; c < channels; ++c) sum += frame[c];
-      mono.push_back(channels == 1 ? sum : sum / inv_count);
+      mono.push_back(channels == 1 ? sum : sum / channel_count);
     }
   }
   return mono;

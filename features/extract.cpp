@@ -39,9 +39,12 @@ int thread_count(const ExtractOptions& opts, std::size_t work) {
   return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(n), std::max<std::size_t>(work, 1)));
 }
 
-// Runs fn(worker, i) for i in [begin, end) on `threads` threads, worker in [0, threads).
+// Runs fn(worker, i) for i in [begin, end) on `threads` fresh threads (worker in
+// [0, threads)), handing out one index at a time: files take very different times to
+// decode, so this balances better than the engine pool's fixed chunks (engine/cpu/parallel.h),
+// and decoding must not occupy the pool the training step uses.
 template <typename Fn>
-void parallel_for(std::size_t begin, std::size_t end, int threads, Fn&& fn) {
+void for_each_index_on_threads(std::size_t begin, std::size_t end, int threads, Fn&& fn) {
   std::atomic<std::size_t> next{begin};
   auto worker = [&](int w) {
     for (std::size_t i = next++; i < end; i = next++) fn(w, i);
@@ -131,7 +134,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
   };
 
   if (!gpu) {
-    parallel_for(0, files.size(), threads, process);
+    for_each_index_on_threads(0, files.size(), threads, process);
   } else {
     // A batch between submit and collect: the files sent to the GPU (cache hits and failures
     // never are) and its ticket. At most two in flight, consecutive batches: index % 2.
@@ -141,7 +144,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
     };
     GpuBatch in_flight[2];
     PipelineStages stages;
-    stages.prepare = [&](const BatchRange& b) { parallel_for(b.begin, b.end, threads, process); };
+    stages.prepare = [&](const BatchRange& b) { for_each_index_on_threads(b.begin, b.end, threads, process); };
     stages.submit = [&](const BatchRange& b) {
       GpuBatch& g = in_flight[b.index % 2];
       g.todo.clear();

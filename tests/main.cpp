@@ -20,5 +20,7 @@ int main(int argc, char** argv) {
   const int status = context.run();
   if (const int skipped = ser::test::gpu_skip_count(); skipped > 0)
     std::printf("[ser] %d GPU test case(s) SKIPPED: %s\n", skipped, ser::test::gpu_skip_reason().c_str());
+  if (const int skipped = ser::test::other_skip_count(); skipped > 0)
+    std::printf("[ser] %d case(s) for machines without CUDA SKIPPED (see their [ SKIP ] lines)\n", skipped);
   return status;
 }

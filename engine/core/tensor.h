@@ -54,7 +54,7 @@ class Tensor {
   // (shape.numel() == count). Shares storage with this tensor.
   Tensor slice(int64_t offset, Shape shape) const;
 
-  // Element access for CPU tensors, flat and by NCHW index (bounds checked only in debug).
+  // Element access for CPU tensors, flat and by NCHW index (not bounds checked).
   float& operator[](int64_t i) { return data_[i]; }
   float operator[](int64_t i) const { return data_[i]; }
   float& at(int64_t n, int64_t c, int64_t h, int64_t w);

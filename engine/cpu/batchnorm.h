@@ -17,12 +17,12 @@
 namespace ser::cpu {
 
 namespace detail {
-constexpr int kLanes = 8;
+constexpr int kLanes = 8;  // independent double accumulators: vectorisable, and a shorter error chain
 
 // Channels per thread so that each thread gets at least ~32k values.
 inline int64_t channels_per_thread(int N, int64_t HW) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, static_cast<int64_t>(N) * HW));
-}  // independent double accumulators: vectorisable, and a shorter error chain
+}
 
 // sum_i x[i], in double.
 template <typename T>

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/core/version.h"
 #include "engine/io/safetensors.h"
 
 namespace ser::train {
@@ -21,7 +22,7 @@ void put_model(SafeTensors& file, nn::Model& model, const ModelInfo& info) {
   file.metadata["features"] = info.feature_config_json;
   file.metadata["normalization"] =
       nlohmann::json{{"mean", info.normalization.mean}, {"std", info.normalization.std}}.dump();
-  file.metadata["ser_version"] = "0.1.0";
+  file.metadata["ser_version"] = kVersion;
 }
 
 const std::string& meta(const SafeTensors& file, const std::string& key, const std::filesystem::path& path) {

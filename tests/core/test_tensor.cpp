@@ -6,6 +6,7 @@
 #include "engine/core/error.h"
 #include "engine/core/random.h"
 #include "engine/core/tensor.h"
+#include "support/gpu.h"
 
 using namespace ser;
 
@@ -67,12 +68,15 @@ TEST_CASE("copy_from checks element counts") {
   CHECK_THROWS_WITH_AS(a.copy_from(b), doctest::Contains("5 elements"), Error);
 }
 
-TEST_CASE("CUDA requests without a usable device give a clear error") {
-  if (cuda_device_available()) return;  // covered by the gpu suite on a GPU machine
-  CHECK_THROWS_AS(Tensor(Shape{4}, Device::CUDA), Error);
+TEST_CASE("parse_device names the devices and refuses others") {
   CHECK(parse_device("cpu") == Device::CPU);
   CHECK(parse_device("cuda") == Device::CUDA);
   CHECK_THROWS_WITH_AS(parse_device("tpu"), doctest::Contains("unknown device 'tpu'"), Error);
+}
+
+TEST_CASE("CUDA requests without a usable device give a clear error") {
+  SER_SKIP_IF(cuda_device_available(), "a CUDA device is present (the gpu suite covers it)");
+  CHECK_THROWS_AS(Tensor(Shape{4}, Device::CUDA), Error);
 }
 
 TEST_CASE("Philox matches the published known-answer vectors") {

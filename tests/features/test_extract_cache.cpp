@@ -20,6 +20,7 @@
 #include "features/extract.h"
 #include "features/logmel.h"
 #include "support/reference.h"
+#include "support/gpu.h"
 #include "support/temp_dir.h"
 
 using namespace ser;
@@ -188,7 +189,7 @@ TEST_CASE("feature cache: a touched file gets a new key") {
 }
 
 TEST_CASE("extract_images on the GPU in a CPU-only build is an error, not a fallback") {
-  if (built_with_cuda()) return;  // the GPU suite covers the CUDA build
+  SER_SKIP_IF(built_with_cuda(), "this is the CUDA build (the gpu suite covers it)");
   ExtractOptions o = quiet_options();
   o.device = Device::CUDA;
   CHECK_THROWS_AS(extract_images({}, LogMelConfig{}, o), Error);

@@ -9,6 +9,7 @@
 #include "engine/nn/adam.h"
 #include "engine/nn/conv_algorithm.h"
 #include "engine/nn/model.h"
+#include "support/gpu.h"
 
 using namespace ser;
 using namespace ser::nn;
@@ -43,7 +44,7 @@ TEST_CASE("conv_workspace_budget: a quarter of free memory, capped") {
 }
 
 TEST_CASE("CUDA Model and Adam without a usable device: clear errors, never a CPU fallback") {
-  if (cuda_device_available()) return;  // covered by the gpu suite on a GPU machine
+  SER_SKIP_IF(cuda_device_available(), "a CUDA device is present (the gpu suite covers it)");
   Architecture arch;
   arch.height = arch.width = 30;
   arch.conv_channels = {2};

@@ -9,11 +9,19 @@
 namespace ser::test {
 namespace {
 std::atomic<int> g_skipped{0};
+std::atomic<int> g_other_skipped{0};
 }
+
+int other_skip_count() { return g_other_skipped.load(); }
 
 int gpu_skip_count() { return g_skipped.load(); }
 
 std::string gpu_skip_reason() { return cuda_device_description(); }
+
+void note_skip(const std::string& why) {
+  ++g_other_skipped;
+  std::printf("[ SKIP ] %s: %s\n", current_test_name().c_str(), why.c_str());
+}
 
 bool gpu_available_or_skip() {
   if (cuda_device_available()) return true;

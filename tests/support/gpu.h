@@ -13,7 +13,20 @@ std::string gpu_skip_reason();
 std::string current_test_name();
 // True if a device is usable; otherwise records and prints the skip of the current case.
 bool gpu_available_or_skip();
+// Records and prints "[ SKIP ] <case>: <why>": for the few non-gpu-suite cases that only
+// make sense WITHOUT a device or a CUDA build. Counted apart from the GPU skips.
+void note_skip(const std::string& why);
+int other_skip_count();
 }  // namespace ser::test
+
+// Ends the current case with a visible, counted skip when `condition` holds.
+#define SER_SKIP_IF(condition, why)          \
+  do {                                       \
+    if (condition) {                         \
+      ::ser::test::note_skip(why);           \
+      return;                                \
+    }                                        \
+  } while (0)
 
 #define SER_REQUIRE_GPU()                                          \
   do {                                                             \
