@@ -28,7 +28,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--out", args->out, "Report folder (default: eval/ beside the model)");
   cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables)");
   cmd->callback([args] {
-    train::LoadedModel loaded = train::load_model(args->model);
+    train::LoadedModel loaded = load_model_option(args->model);
     std::string class_list;
     for (const auto& n : loaded.info.class_names) class_list += (class_list.empty() ? "" : ",") + n;
     const data::ClassSet classes = data::ClassSet::parse(class_list);

@@ -21,7 +21,7 @@ void register_predict(CLI::App& app) {
   cmd->add_option("files", args->files, "Audio files (any rate, channels or format libsndfile reads)")->required();
   cmd->add_flag("--json", args->json, "One JSON object per line with every class probability");
   cmd->callback([args] {
-    train::LoadedModel loaded = train::load_model(args->model);
+    train::LoadedModel loaded = load_model_option(args->model);
     const auto& names = loaded.info.class_names;
     const std::vector<std::filesystem::path> files(args->files.begin(), args->files.end());
     int failures = 0;

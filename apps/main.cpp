@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <regex>
 #include <string>
 
 #include "apps/commands.h"
@@ -14,12 +13,16 @@
 #include "engine/core/version.h"
 
 namespace {
-// Engine errors carry "source.cpp:123: " for developers; users see the message alone
-// unless SER_DEBUG is set.
-std::string user_message(const char* what) {
-  if (const char* debug = std::getenv("SER_DEBUG"); debug && *debug) return what;
-  static const std::regex location(R"((^|: )[A-Za-z0-9_./-]+\.(cpp|cu|h|cuh):[0-9]+: )");
-  return std::regex_replace(what, location, "$1");
+// "ser trian ..." would otherwise be reported by CLI11 as "A subcommand is required".
+// Returns the names of the subcommands when argv[1] is a word that names none of them.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return "";
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
 }
 }  // namespace
 
@@ -28,14 +31,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("ser ") + ser::kVersion);
   ser::app::register_commands(app);
+  if (const std::string names = unknown_command(app, argc, argv); !names.empty()) {
+    std::fprintf(stderr, "ser: error: unknown command '%s' (commands: %s; see ser --help)\n", argv[1], names.c_str());
+    return static_cast<int>(CLI::ExitCodes::ExtrasError);
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, like every other error; CLI11's exit codes are kept.
+    const bool in_command = argc >= 2 && argv[1][0] != '-';  // a known command: checked above
+    std::fprintf(stderr, "ser: error: %s (see ser %s--help)\n", e.what(),
+                 in_command ? (std::string(argv[1]) + " ").c_str() : "");
+    return e.get_exit_code();
   } catch (const ser::app::ExitStatus& e) {
     return e.code;
   } catch (const ser::Error& e) {
-    std::fprintf(stderr, "ser: error: %s\n", user_message(e.what()).c_str());
+    std::fprintf(stderr, "ser: error: %s\n", ser::user_message(e).c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ser: error: %s\n", e.what());

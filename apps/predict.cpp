@@ -7,6 +7,14 @@
 
 namespace ser::app {
 
+train::LoadedModel load_model_option(const std::filesystem::path& model_file) {
+  try {
+    return train::load_model(model_file);
+  } catch (const Error& e) {
+    throw Error(e.message() + " (--model takes the model.safetensors that `ser train` writes in its run folder)");
+  }
+}
+
 features::LogMelConfig model_feature_config(const train::ModelInfo& info) {
   try {
     return features::LogMelConfig::from_json(nlohmann::json::parse(info.feature_config_json));

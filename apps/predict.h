@@ -21,6 +21,10 @@ struct Prediction {
 
 std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files);
 
+// train::load_model for a --model option: a file that is not a model says what --model
+// expects.
+train::LoadedModel load_model_option(const std::filesystem::path& model_file);
+
 // The front-end parameters a model was trained with (stored as JSON in the model file);
 // throws ser::Error "model: malformed feature parameters (...)" if they do not parse.
 features::LogMelConfig model_feature_config(const train::ModelInfo& info);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "engine/core/error.h"
 
@@ -24,13 +25,25 @@ struct SndfileCloser {
 };
 using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
 
+// libsndfile's text for a file it opened but could not decode. Its decoders (mpg123 for
+// MP3) report a failed stream as "File does not exist or is not a regular file", which is
+// false here: the file was checked first.
+std::string decode_failure(const char* library_text) {
+  const std::string text = library_text != nullptr ? library_text : "";
+  if (text.find("does not exist") != std::string::npos) return "not an audio stream libsndfile can decode";
+  return text;
+}
+
 SndfileHandle open_sound_file(const std::filesystem::path& path, SF_INFO& info) {
   std::error_code ec;
+  SER_CHECK(std::filesystem::exists(path, ec), "{}: no such file", path.string());
+  SER_CHECK(!std::filesystem::is_directory(path, ec), "{}: is a folder; pass audio files (e.g. {}/*.wav)",
+            path.string(), path.string());
   SER_CHECK(std::filesystem::is_regular_file(path, ec), "{}: not a readable regular file", path.string());
   SER_CHECK(std::filesystem::file_size(path, ec) > 0 && !ec, "{}: empty file (0 bytes)", path.string());
   info = SF_INFO{};
   SndfileHandle file(sf_open(path.c_str(), SFM_READ, &info));
-  SER_CHECK(file != nullptr, "{}: cannot decode audio: {}", path.string(), sf_strerror(nullptr));
+  SER_CHECK(file != nullptr, "{}: cannot decode audio: {}", path.string(), decode_failure(sf_strerror(nullptr)));
   SER_CHECK(info.samplerate > 0, "{}: declares a sample rate of {} Hz", path.string(), info.samplerate);
   SER_CHECK(info.channels > 0, "{}: declares {} channels", path.string(), info.channels);
   return file;

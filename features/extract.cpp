@@ -55,6 +55,15 @@ void for_each_index_on_threads(std::size_t begin, std::size_t end, int threads, 
   for (auto& th : pool) th.join();
 }
 
+// Why a file failed, as the user reads it beside the file's name: the message without its
+// source location, and without the file name the audio reader already put in front.
+std::string failure_reason(const std::exception& e, const fs::path& file) {
+  std::string why = user_message(e);
+  const std::string prefix = file.string() + ": ";
+  if (why.compare(0, prefix.size(), prefix) == 0) why.erase(0, prefix.size());
+  return why;
+}
+
 std::string progress_suffix(const std::atomic<int64_t>& hits, const std::atomic<int64_t>& failed) {
   return fmt::format("({} cached, {} failed)", hits.load(), failed.load());
 }
@@ -98,7 +107,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
       cache->store(keys[i], img, files[i]);
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(cache_error_mutex);
-      cache_errors.push_back(e.what());
+      cache_errors.push_back(user_message(e));
     }
   };
 
@@ -126,7 +135,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
         }
       }
     } catch (const std::exception& e) {
-      slot.error = e.what();
+      slot.error = failure_reason(e, files[i]);
       slot.has_image = false;
       ++failed;
     }
@@ -180,7 +189,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
     try {
       cache->flush_index();
     } catch (const std::exception& e) {
-      cache_errors.push_back(e.what());
+      cache_errors.push_back(user_message(e));
     }
   }
 

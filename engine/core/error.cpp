@@ -1,6 +1,7 @@
-// Builds the "file:line: message" text of every ser::Error.
+// Builds the "file:line: message" text of every ser::Error, and the user's view of it.
 #include "engine/core/error.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace ser {
@@ -14,7 +15,14 @@ namespace ser {
       break;
     }
   }
-  throw Error(fmt::format("{}:{}: {}", short_file, line, message));
+  throw Error(message, fmt::format("{}:{}", short_file, line));
+}
+
+std::string user_message(const std::exception& e) {
+  const auto* error = dynamic_cast<const Error*>(&e);
+  if (error == nullptr) return e.what();
+  if (const char* debug = std::getenv("SER_DEBUG"); debug && *debug) return e.what();
+  return error->message();
 }
 
 }  // namespace ser

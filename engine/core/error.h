@@ -10,12 +10,22 @@
 
 namespace ser {
 
+// what() is "source.cpp:123: message" (for developers); message() is the text alone.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message, const std::string& location = "")
+      : std::runtime_error(location.empty() ? message : location + ": " + message), message_(message) {}
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
 };
 
 [[noreturn]] void throw_error(const char* file, int line, const std::string& message);
+
+// What a user is shown for an exception: a ser::Error's message without its source
+// location (unless $SER_DEBUG is set), any other exception's what().
+std::string user_message(const std::exception& e);
 
 }  // namespace ser
 

@@ -42,8 +42,9 @@ SafeTensors parse_safetensors(const unsigned char* data, std::size_t size, const
   SER_CHECK(size >= 8, "{}: too short to be a safetensors file ({} bytes)", name, size);
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
-  SER_CHECK(header_len <= kMaxHeaderBytes, "{}: safetensors header length {} is absurd (limit {})", name, header_len,
-            kMaxHeaderBytes);
+  SER_CHECK(header_len <= kMaxHeaderBytes,
+            "{}: not a safetensors file (its header length field reads {}, an absurd value; limit {})", name,
+            header_len, kMaxHeaderBytes);
   SER_CHECK(header_len <= size - 8, "{}: safetensors header length {} runs past the end of the file ({} bytes)", name,
             header_len, size);
   const unsigned char* body = data + 8 + header_len;
