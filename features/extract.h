@@ -31,7 +31,7 @@ struct ExtractOptions {
 struct ExtractResult {
   Tensor images;  // (M, 1, H, W) CPU, files that succeeded, input order (a view of one allocation)
   std::vector<int64_t> source_index;               // images[i] came from files[source_index[i]]
-  std::vector<std::pair<std::filesystem::path, std::string>> failures;  // path, reason
+  std::vector<std::pair<std::filesystem::path, std::string>> failures;  // path, reason (without the path or a source location)
   int64_t cache_hits = 0;                          // images loaded from the cache
   int64_t cache_corrupt = 0;                       // cache entries found corrupt and recomputed
   std::vector<std::string> cache_errors;           // failed cache writes (the images are still returned)
