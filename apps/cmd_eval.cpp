@@ -33,7 +33,7 @@ void register_eval(CLI::App& app) {
     for (const auto& n : loaded.info.class_names) class_list += (class_list.empty() ? "" : ",") + n;
     const data::ClassSet classes = data::ClassSet::parse(class_list);
     const data::IndexResult index = index_from_options(args->corpus, classes);
-    fmt::print(stderr, "{}", index.summary.table());
+    print_index_report(index);
     SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
     const features::LogMelConfig config = model_feature_config(loaded.info);
     FeatureOptions fopts;

@@ -22,10 +22,27 @@ data::IndexResult index_from_options(const CorpusOptions& options, const data::C
   std::vector<std::pair<std::filesystem::path, data::CorpusKind>> folders;
   for (std::size_t i = 0; i < options.data_dirs.size(); ++i) {
     const std::filesystem::path dir = options.data_dirs[i];
-    SER_CHECK(std::filesystem::is_directory(dir), "--data {}: no such folder", dir.string());
+    std::error_code ec;
+    SER_CHECK(std::filesystem::exists(dir, ec), "--data {}: no such folder", dir.string());
+    SER_CHECK(std::filesystem::is_directory(dir, ec), "--data {}: is a file, not a folder (--data takes a corpus folder)",
+              dir.string());
     folders.emplace_back(dir, data::parse_corpus_kind(kinds.size() == 1 ? kinds[0] : kinds[i]));
   }
   return data::index_corpora(folders, classes);
+}
+
+void print_index_report(const data::IndexResult& index, std::FILE* out) {
+  fmt::print(out, "{}", index.summary.table());
+  constexpr std::size_t kListed = 10;
+  for (std::size_t i = 0; i < index.skipped.size() && i < kListed; ++i)
+    fmt::print(out, "  not used: {}: {}\n", index.skipped[i].first.string(), index.skipped[i].second);
+  if (index.skipped.size() > kListed)
+    fmt::print(out, "  ... and {} more files not used\n", index.skipped.size() - kListed);
+  const auto& counts = index.summary.used_per_class;
+  for (std::size_t c = 0; c < counts.size() && c < index.summary.class_names.size(); ++c)
+    if (counts[c] == 0)
+      fmt::print(out, "warning: class '{}' has no files in these folders: the model can never learn it\n",
+                 index.summary.class_names[c]);
 }
 
 LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,

@@ -2,6 +2,7 @@
 // turn every file into a log-mel image (cached), and assemble datasets from a split.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ struct LabelledImages {
 };
 
 data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes);
+
+// The corpus table, the first files that were not used (with why), and a warning for
+// every class that has no files.
+void print_index_report(const data::IndexResult& index, std::FILE* out = stderr);
 LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,
                                 const FeatureOptions& options);
 

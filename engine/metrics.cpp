@@ -34,7 +34,7 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
     ++m.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(predicted[i])];
   }
   const double n = static_cast<double>(truth.size());
-  int64_t correct = 0;
+  int64_t correct = 0, present = 0;
   m.per_class.resize(k);
   for (std::size_t c = 0; c < k; ++c) {
     int64_t row = 0, column = 0;
@@ -49,13 +49,19 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
     cm.precision = ratio(tp, static_cast<double>(column));
     cm.recall = ratio(tp, static_cast<double>(row));
     cm.f1 = ratio(2.0 * tp, static_cast<double>(row + column));  // 2tp / (2tp + fp + fn)
-    m.macro_precision += cm.precision / classes;
-    m.macro_recall += cm.recall / classes;
-    m.macro_f1 += cm.f1 / classes;
+    if (row + column > 0) {  // occurs in the truth or the predictions
+      ++present;
+      m.macro_precision += cm.precision;
+      m.macro_recall += cm.recall;
+      m.macro_f1 += cm.f1;
+    }
     m.weighted_precision += ratio(cm.precision * static_cast<double>(row), n);
     m.weighted_recall += ratio(cm.recall * static_cast<double>(row), n);
     m.weighted_f1 += ratio(cm.f1 * static_cast<double>(row), n);
   }
+  m.macro_precision = ratio(m.macro_precision, static_cast<double>(present));
+  m.macro_recall = ratio(m.macro_recall, static_cast<double>(present));
+  m.macro_f1 = ratio(m.macro_f1, static_cast<double>(present));
   m.accuracy = ratio(static_cast<double>(correct), n);
   return m;
 }

@@ -1,8 +1,10 @@
 // Classification metrics with scikit-learn's conventions: confusion matrix (rows = true
 // class, columns = predicted class), accuracy, per-class precision / recall / F1 /
 // support, macro and support-weighted averages, with 0 wherever a ratio is undefined
-// (sklearn's zero_division=0). Every class 0..classes-1 counts in the averages, including
-// a class absent from both truth and predictions (sklearn with labels=range(classes)).
+// (sklearn's zero_division=0). The macro averages run over the classes that occur in the
+// truth or the predictions, as sklearn's classification_report does by default: a class
+// with no files at all (say --classes 8 on a corpus without calm) is listed with support 0
+// but does not pull the average down.
 #pragma once
 
 #include <nlohmann/json.hpp>

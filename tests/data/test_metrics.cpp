@@ -33,7 +33,7 @@ TEST_CASE("metrics: confusion matrix, per-class and averaged scores by hand") {
   CHECK(m.total() == 9);
 }
 
-TEST_CASE("metrics: undefined ratios are 0 and absent classes count in the macro average") {
+TEST_CASE("metrics: undefined ratios are 0; a class absent from truth and predictions is left out of the macro average") {
   // Class 1 is never predicted (precision undefined); class 2 never occurs at all.
   const Metrics m = compute_metrics({0, 1, 1, 0}, {0, 0, 0, 0}, 3);
   CHECK(m.per_class[0].precision == doctest::Approx(0.5));
@@ -44,7 +44,10 @@ TEST_CASE("metrics: undefined ratios are 0 and absent classes count in the macro
   CHECK(m.per_class[1].f1 == 0.0);
   CHECK(m.per_class[2].support == 0);
   CHECK(m.per_class[2].f1 == 0.0);
-  CHECK(m.macro_f1 == doctest::Approx((2.0 / 3) / 3));
+  // sklearn's classification_report(y_true, y_pred): labels = {0, 1}, macro F1 = (2/3 + 0) / 2.
+  CHECK(m.macro_f1 == doctest::Approx((2.0 / 3 + 0.0) / 2));
+  CHECK(m.macro_recall == doctest::Approx((1.0 + 0.0) / 2));
+  CHECK(m.macro_precision == doctest::Approx((0.5 + 0.0) / 2));
   CHECK(m.weighted_f1 == doctest::Approx((2 * (2.0 / 3)) / 4));
   CHECK(m.accuracy == doctest::Approx(0.5));
   const Metrics empty = compute_metrics({}, {}, 2);
