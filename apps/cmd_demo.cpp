@@ -9,6 +9,7 @@
 
 #include "apps/cli_values.h"
 #include "apps/commands.h"
+#include "apps/pipeline.h"
 #include "apps/predict.h"
 #include "apps/train_run.h"
 #include "data/data.h"
@@ -52,16 +53,18 @@ void register_demo(CLI::App& app) {
       args->epochs = 2;
     }
     const fs::path root = args->out;
-    const fs::path corpus = root / "corpus";
+    ensure_output_folder(root, "--out");
+    const fs::path corpus = root / "corpus", unseen = root / "unseen_speaker";
     data::DemoCorpusOptions copts;
     copts.speakers = args->speakers;
     copts.clips_per_class = args->clips;
     data::check_demo_options(copts);
-    // Only a corpus this command wrote is deleted: --out pointing at someone's data loses nothing.
-    SER_CHECK(data::is_replaceable_demo_corpus(corpus),
-              "{} exists and was not written by `ser demo` (no {} in it); choose another --out, or delete the "
-              "folder yourself if it is a demo corpus from an older version", corpus.string(),
-              data::kDemoCorpusMarker);
+    // Only corpora this command wrote are deleted: --out pointing at someone's data loses nothing.
+    for (const fs::path& folder : {corpus, unseen})
+      SER_CHECK(data::is_replaceable_demo_corpus(folder),
+                "{} exists and was not written by `ser demo` (no {} in it); choose another --out, or delete the "
+                "folder yourself if it is a demo corpus from an older version",
+                folder.string(), data::kDemoCorpusMarker);
     say("1/4 generating the synthetic corpus in {} ({} speakers x {} classes x {} clips)\n", corpus.string(),
                copts.speakers, copts.classes.names.size(), copts.clips_per_class);
     fs::remove_all(corpus);
@@ -77,11 +80,10 @@ void register_demo(CLI::App& app) {
     say("2/4 training ({} epochs, holdout protocol) into {}\n", topts.epochs, topts.out_dir.string());
     const TrainOutcome outcome = run_training(topts, false);
 
-    const fs::path unseen = root / "unseen_speaker";
     data::DemoCorpusOptions uopts = copts;
+    uopts.first_speaker = copts.speakers;  // the next actor number: a voice training never heard
     uopts.speakers = 1;
     uopts.clips_per_class = 1;
-    uopts.seed = copts.seed + 1000;
     fs::remove_all(unseen);
     data::generate_demo_corpus(unseen, uopts);
     const data::IndexResult truth = data::index_corpora({{unseen, data::CorpusKind::Auto}}, copts.classes);

@@ -25,10 +25,13 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--model", args->model, "Model file written by `ser train`")->required();
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)")->required();
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
-  cmd->add_option("--out", args->out, "Report folder (default: eval/ beside the model)");
+  cmd->add_option("--out", args->out, "Report folder, replaced by each evaluation (default: eval/ beside the model)");
   cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables)");
   cmd->callback([args] {
     train::LoadedModel loaded = load_model_option(args->model);
+    const std::filesystem::path out =
+        args->out.empty() ? std::filesystem::path(args->model).parent_path() / "eval" : std::filesystem::path(args->out);
+    ensure_output_folder(out, "--out");  // before any work: a bad --out fails at once
     std::string class_list;
     for (const auto& n : loaded.info.class_names) class_list += (class_list.empty() ? "" : ",") + n;
     const data::ClassSet classes = data::ClassSet::parse(class_list);
@@ -46,13 +49,13 @@ void register_eval(CLI::App& app) {
     const train::Evaluation ev = train::evaluate(*loaded.model, all.data);
     std::vector<int> truth(all.data.labels.begin(), all.data.labels.end());
     ReportInput report;
-    report.title = fmt::format("evaluation of {} on {} files", args->model, all.data.size());
+    std::string folders;
+    for (const auto& d : args->corpus.data_dirs) folders += (folders.empty() ? "" : ", ") + d;
+    report.title = fmt::format("evaluation of {} on {} files from {}", args->model, all.data.size(), folders);
     report.class_names = loaded.info.class_names;
     report.metrics = compute_metrics(truth, ev.predicted, static_cast<int>(classes.names.size()));
     report.run_info = {{"model", args->model}, {"data", args->corpus.data_dirs}, {"files", all.data.size()},
                        {"failed", all.failures.size()}};
-    const std::filesystem::path out =
-        args->out.empty() ? std::filesystem::path(args->model).parent_path() / "eval" : std::filesystem::path(args->out);
     const auto html = write_report(out, report);
     fmt::print("accuracy {:.2f} %  macro F1 {:.4f}  ({} files)\nreport: {}\n", 100 * report.metrics.accuracy,
                report.metrics.macro_f1, all.data.size(), html.string());

@@ -31,6 +31,14 @@ data::IndexResult index_from_options(const CorpusOptions& options, const data::C
   return data::index_corpora(folders, classes);
 }
 
+void ensure_output_folder(const std::filesystem::path& dir, const std::string& option) {
+  SER_CHECK(!dir.empty(), "{}: empty path", option);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  SER_CHECK(!ec && std::filesystem::is_directory(dir), "{} {}: cannot create the folder: {}", option, dir.string(),
+            ec ? ec.message() : "a file of that name is in the way");
+}
+
 void print_index_report(const data::IndexResult& index, std::FILE* out) {
   fmt::print(out, "{}", index.summary.table());
   constexpr std::size_t kListed = 10;

@@ -36,6 +36,10 @@ struct LabelledImages {
 
 data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes);
 
+// Creates `dir` (and its parents) for an output option, or throws one line naming the
+// option, the folder and the reason (say, a file of that name is in the way).
+void ensure_output_folder(const std::filesystem::path& dir, const std::string& option);
+
 // The corpus table, the first files that were not used (with why), and a warning for
 // every class that has no files.
 void print_index_report(const data::IndexResult& index, std::FILE* out = stderr);

@@ -92,6 +92,9 @@ Speaker demo_speaker(uint64_t seed, int speaker) {
 void check_demo_options(const DemoCorpusOptions& o) {
   SER_CHECK(o.speakers >= 1 && o.speakers <= kMaxDemoSpeakers, "demo corpus: speakers must be in 1..{}, got {}",
             kMaxDemoSpeakers, o.speakers);
+  SER_CHECK(o.first_speaker >= 0 && o.first_speaker + o.speakers <= kMaxDemoSpeakers,
+            "demo corpus: actors {}..{} do not fit the RAVDESS actor field 01..{}", o.first_speaker + 1,
+            o.first_speaker + o.speakers, kMaxDemoSpeakers);
   SER_CHECK(o.clips_per_class >= 1 && o.clips_per_class <= kMaxDemoClipsPerClass,
             "demo corpus: clips per class must be in 1..{}, got {}", kMaxDemoClipsPerClass, o.clips_per_class);
   SER_CHECK(o.seconds >= 0.25 && o.seconds <= 30.0, "demo corpus: duration must be in 0.25..30 s, got {}", o.seconds);
@@ -216,7 +219,7 @@ std::vector<float> synthesize_demo_clip(const std::string& emotion, int speaker,
 void generate_demo_corpus(const std::filesystem::path& dir, const DemoCorpusOptions& opts) {
   check_demo_options(opts);
   write_marker(dir);
-  for (int speaker = 0; speaker < opts.speakers; ++speaker) {
+  for (int speaker = opts.first_speaker; speaker < opts.first_speaker + opts.speakers; ++speaker) {
     const auto actor_dir = dir / demo_clip_path(opts.classes.names.front(), speaker, 0).parent_path();
     std::error_code ec;
     std::filesystem::create_directories(actor_dir, ec);

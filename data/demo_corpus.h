@@ -24,7 +24,8 @@ inline constexpr int kMaxDemoSpeakers = 99;
 inline constexpr int kMaxDemoClipsPerClass = 396;
 
 struct DemoCorpusOptions {
-  int speakers = 4;         // actors 01..speakers (at most kMaxDemoSpeakers)
+  int speakers = 4;         // actors first_speaker+1 .. first_speaker+speakers (at most kMaxDemoSpeakers)
+  int first_speaker = 0;    // 0-based index of the first actor (a held-out speaker: speakers of the corpus)
   int clips_per_class = 12; // per speaker and class (at most kMaxDemoClipsPerClass)
   double seconds = 1.5;     // clip duration
   int sample_rate = 16000;

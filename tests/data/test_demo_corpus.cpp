@@ -201,4 +201,18 @@ TEST_CASE("demo corpus: only a folder the demo wrote counts as replaceable") {
   CHECK_FALSE(is_replaceable_demo_corpus(dir / "mine"));
 }
 
+TEST_CASE("demo corpus: a held-out speaker gets the next actor number") {
+  test::TempDir dir;
+  DemoCorpusOptions opts;
+  opts.first_speaker = 4;
+  opts.speakers = 1;
+  opts.clips_per_class = 1;
+  opts.seconds = 0.25;
+  generate_demo_corpus(dir.path(), opts);
+  CHECK(fs::is_directory(dir / "Actor_05"));
+  CHECK_FALSE(fs::exists(dir / "Actor_01"));
+  opts.first_speaker = kMaxDemoSpeakers;  // actor 100 does not fit two digits
+  CHECK_THROWS_AS(check_demo_options(opts), Error);
+}
+
 }  // TEST_SUITE
