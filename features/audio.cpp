@@ -124,4 +124,6 @@ std::vector<float> load_audio(const std::filesystem::path& path, int target_rate
   }
 }
 
+std::string audio_library_versions() { return std::string(sf_version_string()) + ", " + soxr_version(); }
+
 }  // namespace ser::features

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace ser::features {
@@ -30,5 +31,8 @@ std::vector<float> resample(const std::vector<float>& x, int from_rate, int to_r
 
 // decode_mono + resample to target_rate.
 std::vector<float> load_audio(const std::filesystem::path& path, int target_rate = 16000);
+
+// The decoding and resampling libraries, e.g. "libsndfile-1.2.0, libsoxr 0.1.3".
+std::string audio_library_versions();
 
 }  // namespace ser::features

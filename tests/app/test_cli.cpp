@@ -42,6 +42,27 @@ Result run(const std::string& args) {
 
 TEST_SUITE("app") {
 
+TEST_CASE("ser info says what a run would use") {
+  const Result r = run("info");
+  CAPTURE(r.output);
+  REQUIRE(r.status == 0);
+  for (const char* part : {"threads", "OpenBLAS", "libsndfile", "CUDA backend:", "--device auto trains on:",
+                           "feature cache:"})
+    CHECK_MESSAGE(r.output.find(part) != std::string::npos, part);
+}
+
+TEST_CASE("an unknown command and a bad option are one 'ser: error:' line each") {
+  const Result typo = run("trian --data x");
+  CHECK(typo.status != 0);
+  CHECK(typo.output.rfind("ser: error: unknown command 'trian'", 0) == 0);
+  CHECK(typo.output.find("train") != std::string::npos);
+  const Result option = run("train --no-such-option");
+  CHECK(option.status != 0);
+  CHECK(option.output.rfind("ser: error: ", 0) == 0);
+  CHECK(option.output.find("(see ser train --help)") != std::string::npos);
+  CHECK(option.output.find("Run with --help") == std::string::npos);
+}
+
 TEST_CASE("ser demo never deletes a corpus folder it did not write, and checks --clips before touching it") {
   ser::test::TempDir dir;
   const fs::path user_file = dir / "corpus" / "my_recording.wav";
