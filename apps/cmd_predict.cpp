@@ -31,10 +31,13 @@ void register_predict(CLI::App& app) {
         ++failures;
         continue;
       }
+      if (!p.warning.empty()) fmt::print(stderr, "ser: warning: {}: {}\n", p.file.string(), p.warning);
       if (args->json) {
         nlohmann::json probs;
         for (std::size_t k = 0; k < names.size(); ++k) probs[names[k]] = p.probabilities[k];
-        fmt::print("{}\n", nlohmann::json{{"file", p.file.string()}, {"emotion", names[p.label]}, {"probabilities", probs}}.dump());
+        nlohmann::json line{{"file", p.file.string()}, {"emotion", names[p.label]}, {"probabilities", probs}};
+        if (!p.warning.empty()) line["warning"] = p.warning;
+        fmt::print("{}\n", line.dump());
       } else {
         fmt::print("{}\t{}\t{:.3f}\n", p.file.string(), names[p.label], p.probabilities[p.label]);
       }

@@ -17,7 +17,15 @@ struct Prediction {
   std::string error;                 // when !ok
   int label = -1;
   std::vector<float> probabilities;  // (classes)
+  std::string warning;               // when ok, but the input is unlike any training clip
 };
+
+// Inputs the model cannot say anything sensible about, though they decode: the whole file
+// becomes one 128x128 image (PROTOCOL step 4), so a 0.1 s beep or an hour of audio is
+// stretched or squeezed into the frame a 1.5-5 s utterance fills in training.
+inline constexpr double kShortestSensibleSeconds = 0.5;
+inline constexpr double kLongestSensibleSeconds = 20.0;
+inline constexpr int kLowestSensibleRate = 4000;  // Hz: no speech band left below this
 
 std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files);
 

@@ -115,6 +115,12 @@ std::vector<float> resample(const std::vector<float>& x, int from_rate, int to_r
   return y;
 }
 
+AudioHeader read_audio_header(const std::filesystem::path& path) {
+  SF_INFO info;
+  const SndfileHandle file = open_sound_file(path, info);
+  return {info.samplerate, info.channels, static_cast<int64_t>(info.frames)};
+}
+
 std::vector<float> load_audio(const std::filesystem::path& path, int target_rate) {
   DecodedAudio audio = decode_mono(path);
   try {

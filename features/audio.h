@@ -5,6 +5,7 @@
 // Layouts: every signal here is a mono float32 vector of N samples, (N,).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -28,6 +29,16 @@ DecodedAudio decode_mono(const std::filesystem::path& path);
 // fix_length to ceil(n * (to_rate / from_rate)) samples (zeros appended or extra dropped).
 // Returns a copy of x when the rates are equal. Throws on a non-positive rate.
 std::vector<float> resample(const std::vector<float>& x, int from_rate, int to_rate);
+
+// What the file's header declares, without decoding it (libsndfile's sf_open). Throws
+// like decode_mono for a missing, empty or undecodable file.
+struct AudioHeader {
+  int sample_rate = 0;
+  int channels = 0;
+  int64_t frames = 0;
+  double seconds() const { return sample_rate > 0 ? static_cast<double>(frames) / sample_rate : 0.0; }
+};
+AudioHeader read_audio_header(const std::filesystem::path& path);
 
 // decode_mono + resample to target_rate.
 std::vector<float> load_audio(const std::filesystem::path& path, int target_rate = 16000);

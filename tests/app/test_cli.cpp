@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "data/demo_corpus.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -111,6 +113,19 @@ TEST_CASE("ser demo --quick runs the whole chain and leaves a model and a report
     CHECK(bad.status == 1);
     CHECK(bad.output.find("text.wav") != std::string::npos);
     CHECK(bad.output.find(wav.filename().string()) != std::string::npos);  // the good file is still labelled
+
+    // Decodable but unlike any training clip: labelled, with a warning that says why.
+    std::vector<float> beep(1600);  // 0.1 s at 16 kHz
+    for (std::size_t i = 0; i < beep.size(); ++i) beep[i] = 0.3f * static_cast<float>(std::sin(0.2 * double(i)));
+    ser::data::write_wav_pcm16(dir / "beep.wav", beep, 16000);
+    ser::data::write_wav_pcm16(dir / "silence.wav", std::vector<float>(32000, 0.0f), 16000);
+    const Result odd = run("predict --model " + (dir / "run/model.safetensors").string() + " " +
+                           (dir / "beep.wav").string() + " " + (dir / "silence.wav").string() + " " + wav.string());
+    CAPTURE(odd.output);
+    CHECK(odd.status == 0);
+    CHECK(odd.output.find("beep.wav: only 0.100 s long") != std::string::npos);
+    CHECK(odd.output.find("silence.wav: no signal") != std::string::npos);
+    CHECK(odd.output.find(wav.filename().string() + ": ") == std::string::npos);  // a normal clip: no warning
   }
 }
 
@@ -130,6 +145,7 @@ TEST_CASE("bad command lines and missing files give one clear line and a non-zer
 
   const Result bad_protocol = run("train --protocol random --data .");
   CHECK(bad_protocol.status != 0);
+  CHECK(bad_protocol.output.find("--protocol") != std::string::npos);
 
   const Result no_run = run("train --resume " + (dir / "nothing").string());
   CHECK(no_run.status == 1);
