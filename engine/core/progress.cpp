@@ -2,6 +2,7 @@
 // worker threads can tick concurrently.
 #include "engine/core/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,13 @@ namespace {
 constexpr int kBarWidth = 30;
 constexpr double kTtyRedrawSeconds = 0.1;
 constexpr double kLogLineSeconds = 10.0;
+
+// Columns of the terminal behind `out` (80 if it cannot be asked).
+int terminal_columns(std::FILE* out) {
+  winsize size{};
+  if (::ioctl(::fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 80;
+}
 
 std::string format_duration(double seconds) {
   const int64_t s = static_cast<int64_t>(seconds + 0.5);
@@ -73,8 +81,13 @@ void ProgressBar::draw_locked(bool final_line) {
                                  format_duration(elapsed), rate, eta);
   if (!suffix_.empty()) line += " " + suffix_;
   if (tty_) {
+    // One terminal row, always: a line that wrapped would leave a copy behind at every
+    // redraw. The bar goes first when space is short, then the end of the line.
+    const std::size_t columns = static_cast<std::size_t>(std::max(20, terminal_columns(out_))) - 1;
     const int filled = static_cast<int>(frac * kBarWidth);
-    const std::string bar = "[" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "] ";
+    std::string bar = "[" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "] ";
+    if (bar.size() + line.size() > columns) bar.clear();
+    if (line.size() > columns) line.resize(columns);
     fmt::print(out_, "\r{}{}\033[K{}", bar, line, final_line ? "\n" : "");
   } else {
     fmt::print(out_, "{}\n", line);

@@ -243,4 +243,30 @@ TEST_CASE("ProgressBar: on a terminal it redraws one line in place") {
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // only the final line ends a line
 }
 
+TEST_CASE("ProgressBar: on a terminal a long line is cut to one row (80 columns when the width is unknown)") {
+  test::TempDir dir;
+  const fs::path log = dir / "tty_long.txt";
+  std::FILE* f = std::fopen(log.c_str(), "w");
+  REQUIRE(f != nullptr);
+  {
+    ProgressBar bar(1000, "epoch 12/100", f, /*tty=*/true);
+    bar.tick(500, "loss 1.234567 acc 0.876543 val_loss 1.345678 val_acc 0.812345 1234.5 samples/s");
+  }
+  std::fclose(f);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Each redraw is "\r" + visible text + "\033[K" (+ "\n" at the end).
+  std::size_t start = 0;
+  int redraws = 0;
+  while ((start = text.find('\r', start)) != std::string::npos) {
+    const std::size_t end = text.find("\033[K", start);
+    REQUIRE(end != std::string::npos);
+    CHECK(end - start - 1 <= 79);
+    start = end;
+    ++redraws;
+  }
+  CHECK(redraws >= 1);
+  CHECK(text.find("epoch 12/100 500/1000") != std::string::npos);  // what is kept is the line's start
+}
+
 }  // TEST_SUITE
