@@ -133,11 +133,16 @@ TEST_CASE("feature cache: two processes filling one cache at once leave only val
   const fs::path cache_dir = dir / "cache";
   const LogMelConfig cfg;
   std::fflush(nullptr);
+  int start_gate[2];  // both children wait here until both exist, so their work overlaps
+  REQUIRE(::pipe(start_gate) == 0);
   pid_t children[2];
   for (pid_t& child : children) {
     child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {  // child: fill the cache, exit 0 if every good file got an image
+      ::close(start_gate[1]);
+      char go = 0;
+      if (::read(start_gate[0], &go, 1) != 1) ::_exit(4);
       int code = 1;
       try {
         const ExtractResult r = extract_images(files, cfg, quiet_options(cache_dir));
@@ -148,6 +153,9 @@ TEST_CASE("feature cache: two processes filling one cache at once leave only val
       ::_exit(code);
     }
   }
+  ::close(start_gate[0]);
+  REQUIRE(::write(start_gate[1], "gg", 2) == 2);  // open the gate for both at once
+  ::close(start_gate[1]);
   for (pid_t child : children) {
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
