@@ -1,4 +1,6 @@
-// `ser train`: train the CNN on one or more corpora in their native layouts.
+// `ser train`: train the CNN on one or more corpora in their native layouts, into a new
+// run folder, or `--resume` one from its run.json. Ctrl-C ends a run at the next epoch
+// boundary with the line that says how to continue (exit status 128 + signal).
 #include <fmt/format.h>
 
 #include <fstream>
@@ -6,21 +8,88 @@
 
 #include "apps/cli_values.h"
 #include "apps/commands.h"
+#include "apps/run_folder.h"
 #include "apps/train_run.h"
 #include "engine/core/error.h"
 
 namespace ser::app {
+namespace {
+
+// A new run: the default run folder is a fresh one under runs/, so running `ser train`
+// twice never meets the first run's folder.
+TrainOptions new_run_options(const CLI::App& cmd, const TrainOptions& given, bool force) {
+  TrainOptions o = given;
+  if (cmd.count("--out") > 0) {
+    SER_CHECK(!o.out_dir.empty(), "--out: empty path");
+  } else {
+    o.out_dir = fresh_run_folder("runs");
+    fmt::print(stderr, "run folder: {}\n", o.out_dir.string());
+  }
+  o.existing_run = force ? ExistingRun::replace : ExistingRun::refuse;
+  return o;
+}
+
+// run.json's paths as stored: absolute since this version; a relative one (older versions)
+// is taken against the current directory, and a missing one is named as run.json's.
+void resolve_stored_paths(TrainOptions& o, const std::filesystem::path& run_json) {
+  for (std::string& dir : o.corpus.data_dirs) {
+    const std::filesystem::path resolved = std::filesystem::absolute(dir);
+    SER_CHECK(std::filesystem::exists(resolved), "{}: run.json's data folder '{}' (as stored) does not exist{}",
+              run_json.string(), dir,
+              std::filesystem::path(dir).is_relative()
+                  ? fmt::format(" (looked for {}: run it from the folder the run was started in)", resolved.string())
+                  : "");
+    dir = resolved.lexically_normal().string();
+  }
+}
+
+// A resumed run: run.json's options, with those that may change taken from the command line.
+TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, const std::string& resume) {
+  SER_CHECK(!resume.empty(), "--resume: empty path");
+  // Options that define the experiment cannot change under a resumed run.
+  for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--batch", "--lr", "--seed", "--classes",
+                            "--force"})
+    SER_CHECK(cmd.count(fixed) == 0,
+              "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)", fixed,
+              resume);
+  std::error_code ec;
+  SER_CHECK(std::filesystem::exists(resume, ec), "--resume {}: no such folder (expected a run folder holding run.json)", resume);
+  SER_CHECK(std::filesystem::is_directory(resume, ec), "--resume {}: is not a folder (expected a run folder holding run.json)", resume);
+  const std::filesystem::path run_json = std::filesystem::path(resume) / "run.json";
+  std::ifstream in(run_json);
+  SER_CHECK(in.good(), "--resume {}: no run.json there (is it a ser run folder?)", resume);
+  TrainOptions o;
+  try {
+    o = TrainOptions::from_json(nlohmann::json::parse(in));
+  } catch (const nlohmann::json::exception& e) {
+    SER_FAIL("{}: malformed run description ({})", run_json.string(), e.what());
+  }
+  resolve_stored_paths(o, run_json);
+  o.out_dir = resume;
+  if (cmd.count("--epochs") > 0) o.epochs = given.epochs;
+  if (cmd.count("--patience") > 0) o.patience = given.patience;
+  if (cmd.count("--device") > 0) o.device = given.device;
+  if (cmd.count("--math") > 0) o.math = given.math;
+  if (cmd.count("--cache") > 0) o.cache_dir = given.cache_dir;
+  if (cmd.count("--threads") > 0) o.threads = given.threads;
+  return o;
+}
+
+}  // namespace
 
 void register_train(CLI::App& app) {
   auto opts = std::make_shared<TrainOptions>();
   auto resume = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
+  auto force = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("train", "Train on corpora in their native layouts; writes model, checkpoint and report");
   cmd->add_option("--data", opts->corpus.data_dirs, "Corpus folder (repeatable): RAVDESS, SAVEE, TESS, CREMA-D or renamed");
   cmd->add_option("--corpus", opts->corpus.corpus,
                   "Corpus kind: auto|ravdess|savee|tess|cremad|renamed, one for all --data or a comma list, one each")
       ->capture_default_str();
-  cmd->add_option("--out", opts->out_dir, "Run folder for model, checkpoint, report")->capture_default_str();
+  cmd->add_option("--out", opts->out_dir,
+                  "Run folder for model, checkpoint, report (default: a new folder runs/DATE-TIME, printed); a "
+                  "folder that already holds a run is refused unless --force");
   cmd->add_option("--protocol", opts->protocol,
                   "seed: the notebook's 80/20 split (test doubles as validation); holdout: train/validation/test "
                   "70/15/15; speaker: speaker-disjoint train/validation/test")
@@ -47,38 +116,30 @@ void register_train(CLI::App& app) {
       ->transform(integer_in(0, kMaxThreads))
       ->capture_default_str();
   cmd->add_option("--resume", *resume,
-                  "Continue the interrupted run in this folder: its options are reused; --epochs, --patience, "
-                  "--device, --math, --cache, --threads may be given to change them");
+                  "Continue the run in this folder (interrupted, or finished: a larger --epochs or --patience "
+                  "trains further); its options are reused; --epochs, --patience, --device, --math, --cache, "
+                  "--threads may be given to change them. The corpus must be unchanged");
+  cmd->add_flag("--force", *force,
+                "Replace the run already in --out: its own files (run.json, checkpoint, model, reports) are "
+                "deleted first, nothing else");
   cmd->add_flag("--quiet", *quiet, "No progress output");
-  cmd->callback([cmd, opts, resume, quiet] {
-    TrainOptions o = *opts;
-    const bool resuming = !resume->empty();
-    if (resuming) {
-      // Options that define the experiment cannot change under a resumed run.
-      for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--batch", "--lr", "--seed", "--classes"})
-        SER_CHECK(cmd->count(fixed) == 0,
-                  "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)",
-                  fixed, *resume);
-      const std::filesystem::path run_json = std::filesystem::path(*resume) / "run.json";
-      std::ifstream in(run_json);
-      SER_CHECK(in.good(), "--resume {}: no run.json there (is it a ser run folder?)", *resume);
-      try {
-        o = TrainOptions::from_json(nlohmann::json::parse(in));
-      } catch (const nlohmann::json::exception& e) {
-        SER_FAIL("{}: malformed run description ({})", run_json.string(), e.what());
-      }
-      o.out_dir = *resume;
-      if (cmd->count("--epochs") > 0) o.epochs = opts->epochs;
-      if (cmd->count("--patience") > 0) o.patience = opts->patience;
-      if (cmd->count("--device") > 0) o.device = opts->device;
-      if (cmd->count("--math") > 0) o.math = opts->math;
-      if (cmd->count("--cache") > 0) o.cache_dir = opts->cache_dir;
-      if (cmd->count("--threads") > 0) o.threads = opts->threads;
-    }
+  cmd->callback([cmd, opts, resume, quiet, force] {
+    const bool resuming = cmd->count("--resume") > 0;
+    TrainOptions o = resuming ? resumed_options(*cmd, *opts, *resume) : new_run_options(*cmd, *opts, *force);
     o.progress = !*quiet;
-    const TrainOutcome out = run_training(o, resuming);
-    fmt::print("test accuracy {:.2f} %  macro F1 {:.4f}\nmodel:  {}\nreport: {}\n", 100 * out.test_accuracy,
-               out.macro_f1, out.model_path.string(), out.report_path.string());
+    TrainOutcome out;
+    try {
+      out = run_training(o, resuming);
+    } catch (const TrainingInterrupted& e) {
+      fmt::print(stderr, "{}\n", e.what());
+      throw ExitStatus{128 + e.signal};
+    }
+    if (!out.trained) {
+      fmt::print("{}\nmodel:  {}\nreport: {}\n", out.why, out.model_path.string(), out.report_path.string());
+      return;
+    }
+    fmt::print("{}\ntest accuracy {:.2f} %  macro F1 {:.4f}\nmodel:  {}\nreport: {}\n", out.why,
+               100 * out.test_accuracy, out.macro_f1, out.model_path.string(), out.report_path.string());
   });
 }
 

@@ -3,13 +3,14 @@
 
 #include <fmt/format.h>
 
-#include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <chrono>
-#include <cstring>
+#include <cmath>
 
 #include "apps/cli_values.h"
+#include "apps/interrupt.h"
+#include "apps/run_folder.h"
 #include "apps/report.h"
 #include "engine/core/error.h"
 #include "engine/io/file.h"
@@ -67,6 +68,7 @@ Device resolve_device(const std::string& name) {
 
 namespace {
 
+// Option values, and the kind of every path: nothing is created or written here.
 void validate(const TrainOptions& o) {
   SER_CHECK(o.epochs >= 1 && o.epochs <= kMaxEpochs, "--epochs must be in [1, {}], got {}", kMaxEpochs, o.epochs);
   SER_CHECK(o.batch >= 1 && o.batch <= kMaxBatch, "--batch must be in [1, {}], got {}", kMaxBatch, o.batch);
@@ -74,17 +76,47 @@ void validate(const TrainOptions& o) {
   SER_CHECK(o.patience >= 1, "--patience must be at least 1, got {}", o.patience);
   SER_CHECK(o.threads >= 0 && o.threads <= kMaxThreads, "--threads must be in [0, {}] (0 = all cores), got {}",
             kMaxThreads, o.threads);
+  SER_CHECK(!o.out_dir.empty(), "--out: empty path");
+  SER_CHECK(!o.corpus.data_dirs.empty(), "no corpus given: pass --data DIR (repeatable)");
+  std::error_code ec;
+  for (const std::string& dir : o.corpus.data_dirs) {
+    SER_CHECK(fs::exists(dir, ec), "--data {}: no such folder", dir);
+    SER_CHECK(fs::is_directory(dir, ec), "--data {}: is not a folder", dir);
+  }
+  if (!o.cache_dir.empty() && o.cache_dir != "none")
+    SER_CHECK(!fs::exists(o.cache_dir, ec) || fs::is_directory(o.cache_dir, ec), "--cache {}: is not a folder",
+              o.cache_dir);
 }
 
-// Creates the run folder if needed and checks this process may write in it, so a locked
-// folder stops the run at once (before indexing, features or an epoch of training), with
-// nothing in it changed.
-void prepare_run_folder(const fs::path& run) {
+// The same options with data folders, cache and run folder as absolute paths.
+TrainOptions with_absolute_paths(TrainOptions o) {
+  for (std::string& dir : o.corpus.data_dirs) dir = fs::absolute(dir).lexically_normal().string();
+  if (!o.cache_dir.empty() && o.cache_dir != "none") o.cache_dir = fs::absolute(o.cache_dir).lexically_normal().string();
+  o.out_dir = fs::absolute(o.out_dir).lexically_normal();
+  return o;
+}
+
+// A new run into a folder that holds one: refused (B2) unless the options say replace.
+void check_not_reusing(const fs::path& run, const TrainOptions& o) {
+  if (o.existing_run == ExistingRun::replace || !holds_run(run)) return;
+  SER_FAIL("{} already holds a run ({}): continue it with `ser train --resume {}`, choose another --out, or pass "
+           "--force to replace it",
+           run.string(), describe_run(run), run.string());
+}
+
+// The first writes of the run, once everything that can be checked is: the folder, then
+// run.json (a resumed run rewrites it too: --epochs, --patience, --device may have been
+// changed) and, unless the run continues from a checkpoint, its manifest.
+void start_writing(const fs::path& run, const TrainOptions& o, bool from_checkpoint,
+                   const std::vector<data::ManifestEntry>& manifest) {
+  if (!from_checkpoint && o.existing_run == ExistingRun::replace && holds_run(run)) clear_run(run);
   std::error_code ec;
   fs::create_directories(run, ec);
   SER_CHECK(!ec, "{}: cannot create the run folder: {}", run.string(), ec.message());
-  SER_CHECK(::access(run.c_str(), W_OK | X_OK) == 0, "{}: cannot write in the run folder: {}; nothing in it was changed",
-            run.string(), std::strerror(errno));
+  remove_stale_temp_files(run);  // left by a run that was killed mid-write
+  const std::string json = o.to_json().dump(2) + "\n";
+  write_file_atomically(run / "run.json", json.data(), json.size());
+  if (!from_checkpoint) data::write_manifest(run / "manifest.tsv", manifest);
 }
 
 fs::path cache_of(const TrainOptions& o) {
@@ -128,78 +160,118 @@ void write_predictions(const fs::path& path, const LabelledImages& all, const st
   write_file_atomically(path, out.data(), out.size());
 }
 
-}  // namespace
-
-TrainOutcome run_training(const TrainOptions& options, bool resume) {
-  validate(options);
-  const auto t_start = std::chrono::steady_clock::now();
-  const fs::path run = options.out_dir;
-  prepare_run_folder(run);
-  remove_stale_temp_files(run);  // left by a run that was killed mid-write
-  const fs::path checkpoint_path = run / "checkpoint.safetensors";
-  {  // a resumed run rewrites it too: --epochs, --patience, --device may have been changed
-    const std::string json = options.to_json().dump(2) + "\n";
-    write_file_atomically(run / "run.json", json.data(), json.size());
+// Model, optimiser, generator and training state of one run, on one device.
+struct Learner {
+  Learner(const nn::Architecture& arch, Device device, const TrainOptions& o)
+      : model(arch, device), adam(nn::AdamConfig{o.lr}, model.parameter_count(), device), generator(o.seed) {
+    model.set_allow_tf32(o.math == "tf32");
   }
-  const Device device = resolve_device(options.device);
-
-  // 1. Corpora -> manifest.
-  const data::ClassSet classes = data::ClassSet::parse(options.corpus.classes);
-  const data::IndexResult index = index_from_options(options.corpus, classes);
-  if (options.progress) fmt::print(stderr, "{}", index.summary.table());
-  SER_CHECK(!index.entries.empty(), "no usable audio files found under {}", fmt::join(options.corpus.data_dirs, ", "));
-  data::write_manifest(run / "manifest.tsv", index.entries);
-
-  // 2. Features.
-  const features::LogMelConfig feature_config;
-  FeatureOptions fopts{cache_of(options), options.threads, options.progress, Device::CPU};
-  const LabelledImages all = extract_labelled(index.entries, feature_config, fopts);
-  for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
-  SER_CHECK(all.data.size() > 0, "every audio file failed to load; nothing to train on");
-
-  // 3. Split and normalise.
-  SplitData split = make_split_data(all, options);
-  if (options.progress)
-    fmt::print(stderr, "split ({}): train {}, validation {}, test {}{}\n", options.protocol, split.train.size(),
-               split.validation.size(), split.test.size(),
-               options.protocol == "seed" ? " (seed protocol: validation IS the test set, as in the notebook)" : "");
-
-  // 4. Model, optimiser, state.
-  nn::Architecture arch = nn::Architecture::seed(static_cast<int>(classes.names.size()));
-  nn::Model model(arch, device);
-  model.set_allow_tf32(options.math == "tf32");
-  nn::Adam adam(nn::AdamConfig{options.lr}, model.parameter_count(), device);
-  Generator generator(options.seed);
+  nn::Model model;
+  nn::Adam adam;
+  Generator generator;
   train::TrainState state;
-  train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm};
-  if (resume && fs::exists(checkpoint_path)) {
-    train::ModelInfo saved;
-    train::load_checkpoint(checkpoint_path, model, adam, generator, state, saved);
-    SER_CHECK(saved.class_names == info.class_names, "{}: checkpoint classes differ from this run's",
-              checkpoint_path.string());
-    if (options.progress)
-      fmt::print(stderr, "resuming {} after epoch {} (best validation accuracy {:.4f} at epoch {})\n", run.string(),
-                 state.epochs_done, state.best_val_accuracy, state.best_epoch);
-  } else {
-    model.initialize(generator);
+};
+
+// Restores a resumed run's checkpoint, before any indexing or extraction: a damaged file,
+// or one of another run (architecture, classes, seed, more epochs than run.json ever
+// planned), is refused with one line. Returns the checkpoint's model information.
+train::ModelInfo restore_checkpoint(const fs::path& path, const std::vector<std::string>& class_names,
+                                    const TrainOptions& o, Learner& learner) {
+  const CheckpointSummary saved = read_checkpoint_summary(path);
+  const nn::Architecture& arch = learner.model.architecture();
+  SER_CHECK(saved.architecture == arch && saved.class_names == class_names,
+            "{}: checkpoint does not belong to this run: its architecture {} with classes {} differs from this "
+            "run's {} with classes {}",
+            path.string(), saved.architecture.to_json(), fmt::join(saved.class_names, ","), arch.to_json(),
+            fmt::join(class_names, ","));
+  SER_CHECK(saved.seed == o.seed, "{}: checkpoint does not belong to this run: it was trained with seed {}, run.json says {}",
+            path.string(), saved.seed, o.seed);
+  const int planned = planned_epochs(path.parent_path());
+  SER_CHECK(planned < 0 || saved.epochs_done <= planned,
+            "{}: checkpoint does not belong to this run: it has {} epochs done, but run.json plans only {}",
+            path.string(), saved.epochs_done, planned);
+  train::ModelInfo info;
+  try {
+    train::load_checkpoint(path, learner.model, learner.adam, learner.generator, learner.state, info);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: checkpoint.safetensors is truncated or corrupt ({})", path.string(), user_message(e)));
   }
+  return info;
+}
 
-  // 5. Train; a checkpoint after every epoch.
-  train::TrainConfig tcfg;
-  tcfg.epochs = options.epochs;
-  tcfg.batch = options.batch;
-  tcfg.patience = options.patience;
-  tcfg.progress = options.progress;
-  train::Trainer trainer(model, adam, generator, tcfg);
-  trainer.fit(split.train, split.validation, state, [&](const train::TrainState& s) {
-    train::save_checkpoint(checkpoint_path, model, adam, generator, s, info);
-  });
+// A run stopped early under a smaller patience continues when --patience now allows more
+// epochs without improvement (the counters in the state are those of the uninterrupted run).
+void apply_new_patience(train::TrainState& state, const TrainOptions& o) {
+  if (state.stopped_early && o.patience > state.epochs_without_improvement) state.stopped_early = false;
+}
 
-  // 6. Model file, test evaluation, report.
+// Why a restored run has no epoch left to train ("" when it has), with what to pass.
+std::string nothing_left(const train::TrainState& state, const TrainOptions& o, const fs::path& run) {
+  const bool epochs_used = state.epochs_done >= o.epochs;
+  if (!epochs_used && !state.stopped_early) return "";
+  std::vector<std::string> pass;
+  if (epochs_used) pass.push_back(fmt::format("--epochs N larger than {}", state.epochs_done));
+  if (state.stopped_early)
+    pass.push_back(fmt::format("--patience P larger than {}", state.epochs_without_improvement));
+  const std::string head =
+      state.stopped_early
+          ? fmt::format("run stopped early at epoch {} (best {}, patience {})", state.epochs_done, state.best_epoch,
+                        state.epochs_without_improvement)
+          : fmt::format("run finished all {} epochs (best {})", state.epochs_done, state.best_epoch);
+  return fmt::format("{}: nothing to do; pass {} to continue (`ser train --resume {} ...`)", head,
+                     fmt::join(pass, " and "), run.string());
+}
+
+// Refuses a resumed run whose corpus no longer indexes to the manifest it recorded: the
+// split would change, and files trained on could land in validation or test.
+void check_corpus_unchanged(const fs::path& run, const std::vector<data::ManifestEntry>& now) {
+  const fs::path manifest = run / "manifest.tsv";
+  SER_CHECK(fs::exists(manifest), "{}: missing, so the corpus cannot be checked against the one this run trained on",
+            manifest.string());
+  const ManifestDiff diff = compare_manifests(data::read_manifest(manifest), now);
+  SER_CHECK(diff.empty(),
+            "the corpus changed since this run started: {}; resuming would change its split (restore the files, "
+            "or start a new run with another --out)",
+            describe(diff));
+}
+
+// The checkpoint's normalisation came from the training split of the corpus it was trained
+// on; a different one means the checkpoint comes from another run.
+void check_same_normalization(const fs::path& checkpoint, const train::Normalization& saved,
+                              const train::Normalization& now) {
+  auto close = [](double a, double b) { return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b)); };
+  SER_CHECK(close(saved.mean, now.mean) && close(saved.std, now.std),
+            "{}: checkpoint does not belong to this run: it was trained on data with mean {} and std {}, this run's "
+            "training split has mean {} and std {}",
+            checkpoint.string(), saved.mean, saved.std, now.mean, now.std);
+}
+
+std::string stop_reason(const train::TrainState& state) {
+  if (state.stopped_early)
+    return fmt::format("stopped early at epoch {} (best {}, patience {})", state.epochs_done, state.best_epoch,
+                       state.epochs_without_improvement);
+  return fmt::format("finished {} epochs (best {})", state.epochs_done, state.best_epoch);
+}
+
+TrainOutcome existing_outcome(const fs::path& run, std::string why) {
+  TrainOutcome out;
+  out.trained = false;
+  out.why = std::move(why);
+  out.model_path = run / "model.safetensors";
+  out.report_path = run / "report.html";
+  return out;
+}
+
+// 6. Model file, test evaluation, report.
+TrainOutcome write_results(const fs::path& run, const TrainOptions& options, const data::ClassSet& classes,
+                           const LabelledImages& all, const SplitData& split, Learner& learner,
+                           const train::ModelInfo& info, Device device, double wall_seconds) {
+  const train::TrainState& state = learner.state;
   TrainOutcome outcome;
+  outcome.why = stop_reason(state);
   outcome.model_path = run / "model.safetensors";
-  train::save_model(outcome.model_path, model, info);
-  const train::Evaluation test = train::evaluate(model, split.test);
+  train::save_model(outcome.model_path, learner.model, info);
+  const train::Evaluation test = train::evaluate(learner.model, split.test);
   std::vector<int> truth(split.test.labels.begin(), split.test.labels.end());
   const Metrics metrics = compute_metrics(truth, test.predicted, static_cast<int>(classes.names.size()));
   write_predictions(run / "predictions.tsv", all, split.test_rows, test, classes.names);
@@ -220,12 +292,91 @@ TrainOutcome run_training(const TrainOptions& options, bool resume) {
   report.run_info["normalization"] = {{"mean", split.norm.mean}, {"std", split.norm.std}};
   report.run_info["best_epoch"] = state.best_epoch;
   report.run_info["device"] = device_name(device);
-  report.run_info["wall_seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  report.run_info["wall_seconds"] = wall_seconds;
   outcome.report_path = write_report(run, report);
   outcome.test_accuracy = metrics.accuracy;
   outcome.macro_f1 = metrics.macro_f1;
   return outcome;
+}
+
+}  // namespace
+
+TrainOutcome run_training(const TrainOptions& given, bool resume) {
+  const auto t_start = std::chrono::steady_clock::now();
+  // 0. Everything that can be checked without writing: options, paths, device, classes,
+  //    the run folder, and a resumed run's checkpoint.
+  validate(given);
+  const TrainOptions options = with_absolute_paths(given);
+  const fs::path run = options.out_dir;
+  const Device device = resolve_device(options.device);
+  const data::ClassSet classes = data::ClassSet::parse(options.corpus.classes);
+  check_run_folder_writable(run);
+  if (!resume) check_not_reusing(run, options);
+  InterruptHandler interrupts(
+      resume ? fmt::format("interrupted before training resumed; continue with `ser train --resume {}`", run.string())
+             : fmt::format("interrupted before training started; nothing was written to {}", run.string()));
+
+  Learner learner(nn::Architecture::seed(static_cast<int>(classes.names.size())), device, options);
+  const fs::path checkpoint_path = run / "checkpoint.safetensors";
+  const bool from_checkpoint = resume && fs::exists(checkpoint_path);
+  train::ModelInfo saved;
+  if (from_checkpoint) {
+    saved = restore_checkpoint(checkpoint_path, classes.names, options, learner);
+    apply_new_patience(learner.state, options);
+    const std::string done = nothing_left(learner.state, options, run);
+    if (!done.empty() && fs::exists(run / "model.safetensors") && fs::exists(run / "report.html"))
+      return existing_outcome(run, done);
+    if (options.progress)
+      fmt::print(stderr, "resuming {} after epoch {} (best validation accuracy {:.4f} at epoch {})\n", run.string(),
+                 learner.state.epochs_done, learner.state.best_val_accuracy, learner.state.best_epoch);
+  } else {
+    if (resume && options.progress) fmt::print(stderr, "{}: no checkpoint yet: starting at epoch 1\n", run.string());
+    learner.model.initialize(learner.generator);
+  }
+
+  // 1. Corpora -> manifest (a resumed run's must match the one it recorded).
+  const data::IndexResult index = index_from_options(options.corpus, classes);
+  if (options.progress) fmt::print(stderr, "{}", index.summary.table());
+  SER_CHECK(!index.entries.empty(), "no usable audio files found under {}", fmt::join(options.corpus.data_dirs, ", "));
+  if (from_checkpoint) check_corpus_unchanged(run, index.entries);
+
+  // 2. Features.
+  const features::LogMelConfig feature_config;
+  FeatureOptions fopts{cache_of(options), options.threads, options.progress, Device::CPU};
+  const LabelledImages all = extract_labelled(index.entries, feature_config, fopts);
+  for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
+  SER_CHECK(all.data.size() > 0, "every audio file failed to load; nothing to train on");
+
+  // 3. Split and normalise.
+  SplitData split = make_split_data(all, options);
+  if (options.progress)
+    fmt::print(stderr, "split ({}): train {}, validation {}, test {}{}\n", options.protocol, split.train.size(),
+               split.validation.size(), split.test.size(),
+               options.protocol == "seed" ? " (seed protocol: validation IS the test set, as in the notebook)" : "");
+  if (from_checkpoint) check_same_normalization(checkpoint_path, saved.normalization, split.norm);
+
+  // 4. The run folder's first writes.
+  start_writing(run, options, from_checkpoint, index.entries);
+
+  // 5. Train; a checkpoint after every epoch, and a stop there after SIGINT / SIGTERM.
+  train::TrainConfig tcfg;
+  tcfg.epochs = options.epochs;
+  tcfg.batch = options.batch;
+  tcfg.patience = options.patience;
+  tcfg.progress = options.progress;
+  const train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm};
+  train::Trainer trainer(learner.model, learner.adam, learner.generator, tcfg);
+  interrupts.training_started();
+  trainer.fit(split.train, split.validation, learner.state, [&](const train::TrainState& s) {
+    train::save_checkpoint(checkpoint_path, learner.model, learner.adam, learner.generator, s, info);
+    if (interrupts.signal() != 0)
+      throw TrainingInterrupted(fmt::format("interrupted after epoch {}; continue with `ser train --resume {}`",
+                                            s.epochs_done, run.string()),
+                                interrupts.signal());
+  });
+
+  return write_results(run, options, classes, all, split, learner, info, device,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
 }
 
 }  // namespace ser::app

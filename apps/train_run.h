@@ -1,8 +1,13 @@
 // A whole training run, as `ser train` and `ser demo` perform it: index the corpora,
 // extract features, split, normalise with training statistics, train with early
 // stopping (checkpoint every epoch, resumable), evaluate the test split, write the model
-// and the report. Options are saved in RUN_DIR/run.json so `--resume RUN_DIR` needs
-// nothing else.
+// and the report. Options are saved in RUN_DIR/run.json (paths made absolute) so
+// `--resume RUN_DIR` needs nothing else, from any working directory.
+//
+// Nothing is written into the run folder until every option is validated, the corpus is
+// indexed and its features extracted: a refused run leaves no folder and changes no run.
+// A resumed run checks its checkpoint (readable, same architecture, classes and seed)
+// before indexing, and its corpus against the manifest.tsv it recorded before training.
 #pragma once
 
 #include <filesystem>
@@ -11,12 +16,19 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/pipeline.h"
+#include "engine/core/error.h"
 
 namespace ser::app {
 
+// What a new run does with a folder that already holds a run (run_folder.h holds_run).
+enum class ExistingRun {
+  replace,  // clear the run's own files first (`ser demo` re-running into its folder, `ser train --force`)
+  refuse,   // stop with one line before any work (`ser train` without --force)
+};
+
 struct TrainOptions {
   CorpusOptions corpus;
-  std::filesystem::path out_dir = "runs/latest";
+  std::filesystem::path out_dir;     // the run folder (required)
   std::string protocol = "holdout";  // seed | holdout | speaker
   int epochs = 50;
   int batch = 16;
@@ -28,15 +40,26 @@ struct TrainOptions {
   std::string cache_dir;             // empty = default cache; "none" = no cache
   int threads = 0;
   bool progress = true;
+  ExistingRun existing_run = ExistingRun::replace;  // not saved in run.json
 
   nlohmann::json to_json() const;
   static TrainOptions from_json(const nlohmann::json& j);
 };
 
 struct TrainOutcome {
+  bool trained = true;  // false: a resumed run that had nothing left to do (see `why`)
+  std::string why;      // why training stopped, or why there was nothing to do (one line)
   double test_accuracy = 0;
   double macro_f1 = 0;
   std::filesystem::path model_path, report_path;
+};
+
+// Thrown at the epoch boundary after SIGINT / SIGTERM, once that epoch's checkpoint is
+// written; the message says how to continue.
+class TrainingInterrupted : public Error {
+ public:
+  TrainingInterrupted(const std::string& message, int signal) : Error(message), signal(signal) {}
+  int signal;
 };
 
 TrainOutcome run_training(const TrainOptions& options, bool resume);

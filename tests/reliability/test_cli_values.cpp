@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "reliability/process.h"
+#include "reliability/tiny_corpus.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -95,16 +96,17 @@ TEST_CASE("bad numeric option values: one line naming the option, the value and 
 
 TEST_CASE("good numeric option values reach the run as written") {
   test::TempDir dir;
-  const fs::path run = dir / "run";
-  // The run writes run.json, then stops (status 1) at the missing corpus folder.
+  const fs::path run = dir.path() / "run";
+  // run.json is written only once the run has checked everything, so the run must get that
+  // far: a tiny corpus, --patience 1 (it stops after the first epoch without improvement).
+  const fs::path corpus = test::make_tiny_corpus(dir.path() / "corpus", 3, 2, 0.5);
   const test::RunResult r =
-      test::run_ser({"train", "--epochs", "010", "--batch", "65536", "--lr", "1e-3", "--patience", "1", "--seed",
-                     "18446744073709551615", "--threads", "0", "--data", (dir / "missing").string(), "--out",
-                     run.string()},
-                    dir / "good.log");
+      test::run_ser({"train", "--quiet", "--device", "cpu", "--cache", "none", "--epochs", "010", "--batch", "65536",
+                     "--lr", "1e-3", "--patience", "1", "--seed", "18446744073709551615", "--threads", "0", "--data",
+                     corpus.string(), "--out", run.string()},
+                    dir.path() / "good.log");
   CAPTURE(r.output);
-  CHECK(r.status == 1);
-  CHECK(r.output.find("no such folder") != std::string::npos);
+  REQUIRE(r.status == 0);
   const nlohmann::json options = nlohmann::json::parse(test::read_text(run / "run.json"));
   CHECK(options.at("epochs").get<int>() == 10);  // decimal, not octal 8
   CHECK(options.at("batch").get<int>() == 65536);
