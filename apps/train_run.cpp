@@ -336,7 +336,7 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
 
   // 1. Corpora -> manifest (a resumed run's must match the one it recorded).
   const data::IndexResult index = index_from_options(options.corpus, classes);
-  if (options.progress) fmt::print(stderr, "{}", index.summary.table());
+  if (options.progress) print_index_report(index);
   SER_CHECK(!index.entries.empty(), "no usable audio files found under {}", fmt::join(options.corpus.data_dirs, ", "));
   if (from_checkpoint) check_corpus_unchanged(run, index.entries);
 
