@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "engine/core/error.h"
+#include "engine/io/json_number.h"
 
 namespace ser::features {
 namespace {
@@ -63,15 +64,19 @@ std::vector<double> linspace(double start, double stop, int num) {
 // ---------------------------------------------------------------------------- config
 
 void LogMelConfig::validate() const {
-  SER_CHECK(sample_rate > 0, "LogMelConfig: sample_rate must be > 0, got {}", sample_rate);
-  SER_CHECK(n_fft >= 2, "LogMelConfig: n_fft must be >= 2, got {}", n_fft);
-  SER_CHECK(hop_length > 0, "LogMelConfig: hop_length must be > 0, got {}", hop_length);
-  SER_CHECK(n_mels > 0, "LogMelConfig: n_mels must be > 0, got {}", n_mels);
-  SER_CHECK(fmin >= 0 && fmax > fmin, "LogMelConfig: need 0 <= fmin < fmax, got fmin {} fmax {}", fmin, fmax);
-  SER_CHECK(amin > 0, "LogMelConfig: amin must be > 0, got {}", amin);
-  SER_CHECK(top_db >= 0, "LogMelConfig: top_db must be >= 0, got {}", top_db);
-  SER_CHECK(image_height > 0 && image_width > 0, "LogMelConfig: image size must be positive, got {}x{}",
-            image_height, image_width);
+  SER_CHECK(sample_rate > 0 && sample_rate <= kMaxSampleRate, "LogMelConfig: sample_rate must lie in [1, {}], got {}",
+            kMaxSampleRate, sample_rate);
+  SER_CHECK(n_fft >= 2 && n_fft <= kMaxFft, "LogMelConfig: n_fft must lie in [2, {}], got {}", kMaxFft, n_fft);
+  SER_CHECK(hop_length >= 1 && hop_length <= kMaxFft, "LogMelConfig: hop_length must lie in [1, {}], got {}", kMaxFft,
+            hop_length);
+  SER_CHECK(n_mels >= 1 && n_mels <= kMaxMels, "LogMelConfig: n_mels must lie in [1, {}], got {}", kMaxMels, n_mels);
+  SER_CHECK(std::isfinite(fmin) && std::isfinite(fmax) && fmin >= 0 && fmax > fmin,
+            "LogMelConfig: need 0 <= fmin < fmax (finite), got fmin {} fmax {}", fmin, fmax);
+  SER_CHECK(std::isfinite(amin) && amin > 0, "LogMelConfig: amin must be finite and > 0, got {}", amin);
+  SER_CHECK(std::isfinite(top_db) && top_db >= 0, "LogMelConfig: top_db must be finite and >= 0, got {}", top_db);
+  SER_CHECK(image_height > 0 && image_width > 0 && image_height <= kMaxImageSide && image_width <= kMaxImageSide,
+            "LogMelConfig: image_height and image_width must lie in [1, {}], got {}x{}", kMaxImageSide, image_height,
+            image_width);
 }
 
 std::string LogMelConfig::key() const {
@@ -91,17 +96,16 @@ LogMelConfig LogMelConfig::from_json(const nlohmann::json& j) {
   SER_CHECK(j.is_object(), "LogMelConfig: expected a JSON object, got {}", j.dump());
   LogMelConfig c;
   for (const auto& [name, value] : j.items()) {
-    SER_CHECK(value.is_number(), "LogMelConfig: field '{}' must be a number, got {}", name, value.dump());
-    if (name == "sample_rate") c.sample_rate = value.get<int>();
-    else if (name == "n_fft") c.n_fft = value.get<int>();
-    else if (name == "hop_length") c.hop_length = value.get<int>();
-    else if (name == "n_mels") c.n_mels = value.get<int>();
-    else if (name == "fmin") c.fmin = value.get<double>();
-    else if (name == "fmax") c.fmax = value.get<double>();
-    else if (name == "amin") c.amin = value.get<double>();
-    else if (name == "top_db") c.top_db = value.get<double>();
-    else if (name == "image_height") c.image_height = value.get<int>();
-    else if (name == "image_width") c.image_width = value.get<int>();
+    if (name == "sample_rate") c.sample_rate = json_to_int(value, "LogMelConfig", name);
+    else if (name == "n_fft") c.n_fft = json_to_int(value, "LogMelConfig", name);
+    else if (name == "hop_length") c.hop_length = json_to_int(value, "LogMelConfig", name);
+    else if (name == "n_mels") c.n_mels = json_to_int(value, "LogMelConfig", name);
+    else if (name == "fmin") c.fmin = json_to_double(value, "LogMelConfig", name);
+    else if (name == "fmax") c.fmax = json_to_double(value, "LogMelConfig", name);
+    else if (name == "amin") c.amin = json_to_double(value, "LogMelConfig", name);
+    else if (name == "top_db") c.top_db = json_to_double(value, "LogMelConfig", name);
+    else if (name == "image_height") c.image_height = json_to_int(value, "LogMelConfig", name);
+    else if (name == "image_width") c.image_width = json_to_int(value, "LogMelConfig", name);
     else SER_FAIL("LogMelConfig: unknown field '{}'", name);
   }
   c.validate();

@@ -19,6 +19,14 @@
 
 namespace ser::features {
 
+// Upper bounds LogMelConfig::validate() enforces: the config travels in model files
+// (untrusted input), and these keep its buffers bounded (an n_fft of 2e9 would ask for a
+// 16 GB window). The seed config is 16 kHz, n_fft 2048, hop 512, 128 mels, 128x128.
+constexpr int kMaxSampleRate = 1'000'000;  // Hz
+constexpr int kMaxFft = 65536;             // n_fft and hop_length
+constexpr int kMaxMels = 1024;
+constexpr int kMaxImageSide = 4096;        // image_height, image_width
+
 struct LogMelConfig {
   int sample_rate = 16000;
   int n_fft = 2048;
@@ -36,7 +44,8 @@ struct LogMelConfig {
   // Stable text naming every parameter (used in cache keys); changes with any field.
   std::string key() const;
   nlohmann::json to_json() const;
-  // Missing fields keep their defaults; unknown fields are an error.
+  // Missing fields keep their defaults; unknown fields are an error, and so is a
+  // non-integer (2.5, 1e10, "x") or out-of-int-range value of an integer field.
   static LogMelConfig from_json(const nlohmann::json& j);
   int n_freqs() const { return n_fft / 2 + 1; }
   // Frames of a signal of n samples (centred STFT).

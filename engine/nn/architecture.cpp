@@ -1,9 +1,13 @@
-// Architecture: validation and JSON round trip (nlohmann::json).
+// Architecture: validation (with the caps of architecture.h) and JSON round trip
+// (nlohmann::json, every count read through the checked json_to_int).
 #include "engine/nn/architecture.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "engine/core/error.h"
+#include "engine/io/json_number.h"
 
 namespace ser::nn {
 
@@ -16,19 +20,54 @@ Architecture Architecture::seed(int classes) {
 
 void Architecture::validate() const {
   SER_CHECK(in_channels > 0 && height > 0 && width > 0,
-            "architecture: input must be positive, got channels={} height={} width={}", in_channels, height, width);
+            "architecture: in_channels, height and width must be positive, got in_channels={} height={} width={}", in_channels, height, width);
+  SER_CHECK(height <= kMaxImageSide && width <= kMaxImageSide, "architecture: input height x width {}x{} exceeds the {}x{} limit",
+            height, width, kMaxImageSide, kMaxImageSide);
+  SER_CHECK(in_channels <= kMaxChannels, "architecture: in_channels {} exceeds the limit {}", in_channels,
+            kMaxChannels);
   SER_CHECK(!conv_channels.empty(), "architecture: conv_channels must list at least one block");
-  for (int c : conv_channels) SER_CHECK(c > 0, "architecture: conv channel count {} must be positive", c);
-  for (int u : dense_units) SER_CHECK(u > 0, "architecture: dense unit count {} must be positive", u);
-  SER_CHECK(classes >= 2, "architecture: classes must be >= 2, got {}", classes);
+  SER_CHECK(conv_channels.size() <= static_cast<std::size_t>(kMaxLayers) && dense_units.size() <= static_cast<std::size_t>(kMaxLayers),
+            "architecture: {} conv_channels and {} dense_units entries; at most {} of each", conv_channels.size(),
+            dense_units.size(), kMaxLayers);
+  for (int c : conv_channels)
+    SER_CHECK(c > 0 && c <= kMaxChannels, "architecture: conv_channels entry {} must lie in [1, {}]", c, kMaxChannels);
+  for (int u : dense_units)
+    SER_CHECK(u > 0 && u <= kMaxChannels, "architecture: dense_units entry {} must lie in [1, {}]", u, kMaxChannels);
+  SER_CHECK(classes >= 2 && classes <= kMaxClasses, "architecture: classes must lie in [2, {}], got {}", kMaxClasses,
+            classes);
   SER_CHECK(dropout >= 0.0f && dropout < 1.0f, "architecture: dropout {} must lie in [0, 1)", dropout);
-  int h = height, w = width;
+  // Walk the blocks in int64: every product below is at most 2^16 * 2^16 * 2^12 * 9 < 2^63.
+  int64_t h = height, w = width, channels = in_channels, weights = 0;
   for (std::size_t i = 0; i < conv_channels.size(); ++i) {
-    h = (h - 2) / 2;  // 3x3 valid conv, then 2x2 pool (floor)
-    w = (w - 2) / 2;
+    const int64_t out = conv_channels[i];
+    const int64_t activations = out * (h - 2) * (w - 2);  // conv output of one image
+    SER_CHECK(h - 2 < 1 || w - 2 < 1 || activations <= kMaxActivationsPerSample,
+              "architecture: block {} outputs {} values per image, more than the limit {}", i + 1, activations,
+              kMaxActivationsPerSample);
+    weights += channels * out * 9;
+    h = side_after_block(h);
+    w = side_after_block(w);
+    channels = out;
     SER_CHECK(h >= 1 && w >= 1, "architecture: input {}x{} is too small for {} conv blocks (nothing left after block {})",
               height, width, conv_channels.size(), i + 1);
   }
+  int64_t features = flattened_features();
+  SER_CHECK(features <= kMaxFlattenedFeatures,
+            "architecture: {} features after the conv blocks ({} channels x {} x {}), more than the limit {}", features,
+            channels, h, w, kMaxFlattenedFeatures);
+  for (int u : dense_units) {
+    weights += features * u;
+    features = u;
+  }
+  weights += features * classes;
+  SER_CHECK(weights <= kMaxWeights, "architecture: {} weights, more than the limit {}", weights, kMaxWeights);
+}
+
+int64_t Architecture::flattened_features() const {
+  int64_t h = height, w = width;
+  for (std::size_t i = 0; i < conv_channels.size(); ++i) h = side_after_block(h), w = side_after_block(w);
+  const int64_t channels = conv_channels.empty() ? in_channels : conv_channels.back();
+  return channels * std::max<int64_t>(h, 0) * std::max<int64_t>(w, 0);
 }
 
 std::string Architecture::to_json() const {
@@ -51,22 +90,31 @@ Architecture Architecture::from_json(const std::string& text) {
     SER_FAIL("architecture: invalid JSON ({}): {}", e.what(), text.substr(0, 200));
   }
   SER_CHECK(j.is_object(), "architecture: expected a JSON object, got {}", text.substr(0, 200));
-  Architecture a;
-  auto field = [&](const char* key, auto& out) {
+  auto field = [&](const char* key) -> const nlohmann::json& {
     SER_CHECK(j.contains(key), "architecture: missing field \"{}\" in {}", key, text.substr(0, 200));
-    try {
-      j.at(key).get_to(out);
-    } catch (const nlohmann::json::exception& e) {
-      SER_FAIL("architecture: field \"{}\" has the wrong type ({})", key, e.what());
-    }
+    return j.at(key);
   };
-  field("in_channels", a.in_channels);
-  field("height", a.height);
-  field("width", a.width);
-  field("conv_channels", a.conv_channels);
-  field("dense_units", a.dense_units);
-  field("classes", a.classes);
-  field("dropout", a.dropout);
+  auto integer = [&](const char* key) { return json_to_int(field(key), "architecture", key); };
+  auto integer_list = [&](const char* key) {
+    const nlohmann::json& list = field(key);
+    SER_CHECK(list.is_array() && list.size() <= static_cast<std::size_t>(kMaxLayers),
+              "architecture: field \"{}\" must be a list of at most {} integers, got {}", key, kMaxLayers,
+              list.dump().substr(0, 200));
+    std::vector<int> out;
+    for (std::size_t i = 0; i < list.size(); ++i)
+      out.push_back(json_to_int(list[i], "architecture", fmt::format("{}[{}]", key, i)));
+    return out;
+  };
+  Architecture a;
+  a.in_channels = integer("in_channels");
+  a.height = integer("height");
+  a.width = integer("width");
+  a.conv_channels = integer_list("conv_channels");
+  a.dense_units = integer_list("dense_units");
+  a.classes = integer("classes");
+  const double dropout = json_to_double(field("dropout"), "architecture", "dropout");
+  SER_CHECK(dropout >= 0.0 && dropout < 1.0, "architecture: dropout {} must lie in [0, 1)", dropout);
+  a.dropout = static_cast<float>(dropout);
   a.validate();
   return a;
 }

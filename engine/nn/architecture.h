@@ -5,10 +5,22 @@
 // fused into the loss). seed() is the Keras notebook's network (~5.0 M parameters at 128x128).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace ser::nn {
+
+// Upper bounds validate() enforces. A model file is untrusted input: these keep every size
+// computed from it far inside int range and every allocation it can ask for bounded
+// (the seed network: 128x128, at most 512 channels or units, 6 classes, ~5.0 M weights).
+constexpr int kMaxImageSide = 4096;             // height, width
+constexpr int kMaxChannels = 65536;             // in_channels, each conv_channels and dense_units entry
+constexpr int kMaxClasses = 1024;
+constexpr int kMaxLayers = 64;                  // entries of conv_channels, of dense_units
+constexpr int64_t kMaxFlattenedFeatures = int64_t(1) << 24;  // C*H*W after the conv blocks
+constexpr int64_t kMaxWeights = int64_t(1) << 28;            // conv kernels + dense matrices (1 GiB float32)
+constexpr int64_t kMaxActivationsPerSample = int64_t(1) << 28;  // largest conv output C*H*W of one image
 
 struct Architecture {
   int in_channels = 1, height = 128, width = 128;
@@ -18,9 +30,16 @@ struct Architecture {
   float dropout = 0.5f;
 
   static Architecture seed(int classes = 6);
-  // Throws a clear ser::Error for a field that is missing, of the wrong type, or out of range.
+  // Throws a clear ser::Error for a field that is out of range (see the caps above).
   void validate() const;
+  // Features entering the first Dense layer: last conv channels x H x W after the blocks.
+  // Computed in int64; call after validate() for a value that also fits an int.
+  int64_t flattened_features() const;
+  // Spatial side after one block: 3x3 valid conv, then 2x2 max-pool (floor).
+  static int64_t side_after_block(int64_t side) { return (side - 2) / 2; }
   std::string to_json() const;
+  // Parses and validates; a missing field, a non-integer count (2.5, 1e10, "x") or a value
+  // outside int range is a ser::Error naming the field and the value.
   static Architecture from_json(const std::string& text);
   bool operator==(const Architecture& other) const;
   bool operator!=(const Architecture& other) const { return !(*this == other); }

@@ -32,10 +32,8 @@ Network<T>::Network(const Architecture& arch) : arch_(arch) {
     channels = arch_.conv_channels[b];
   }
   add(std::make_unique<Flatten<T>>("flatten"));
-  // Feature count after the blocks (validate() guaranteed it is positive).
-  int h = arch_.height, w = arch_.width;
-  for (std::size_t b = 0; b < arch_.conv_channels.size(); ++b) h = (h - 2) / 2, w = (w - 2) / 2;
-  int features = channels * h * w;
+  // Feature count after the blocks: validate() bounded it to [1, kMaxFlattenedFeatures].
+  int features = static_cast<int>(arch_.flattened_features());
   for (std::size_t k = 0; k < arch_.dense_units.size(); ++k) {
     const std::string i = std::to_string(k + 1);
     add(std::make_unique<Dense<T>>("fc" + i, features, arch_.dense_units[k]));
