@@ -131,11 +131,7 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
   metrics["run"] = input.run_info;
   write_text(dir / "metrics.json", metrics.dump(2) + "\n");
 
-  nlohmann::json history = nlohmann::json::array();
-  for (const auto& e : input.history)
-    history.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                       {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"seconds", e.seconds},
-                       {"samples_per_second", e.samples_per_second}});
+  const nlohmann::json history = input.history;  // train::to_json of each EpochStats
   if (!input.history.empty()) write_text(dir / "history.json", history.dump(2) + "\n");
 
   const std::string text = input.title + "\n\n" + input.metrics.report(input.class_names);

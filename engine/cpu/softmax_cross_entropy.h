@@ -2,7 +2,9 @@
 //   probs = softmax(logits), loss = mean_n(logsumexp(logits[n]) - logits[n, label[n]]),
 //   dlogits = (probs - onehot(label)) / N   (OVERWRITTEN).
 // Layouts: logits, probs, dlogits (N, K) row-major; labels (N) in [0, K) (checked by the caller).
-// log-sum-exp with the row maximum subtracted, so large logits never overflow.
+// log-sum-exp in double with the row maximum subtracted, so large logits never overflow and
+// a true class far below the maximum still gets its exact loss (not -log of a rounded 0).
+// Training (here and Network::loss_on_cuda) and evaluation (train::evaluate) share it.
 #pragma once
 
 #include <cmath>
@@ -10,17 +12,33 @@
 
 namespace ser::cpu {
 
+// log(sum_k exp(z[k])) of one row z (K), in double.
+template <typename T>
+double log_sum_exp(const T* z, int K) {
+  double zmax = z[0];
+  for (int k = 1; k < K; ++k) zmax = std::fmax(zmax, static_cast<double>(z[k]));
+  double sum = 0.0;
+  for (int k = 0; k < K; ++k) sum += std::exp(z[k] - zmax);
+  return std::log(sum) + zmax;
+}
+
+// probs = softmax(logits) row by row (prediction, no labels). probs, logits: (N, K).
+template <typename T>
+void softmax(T* probs, const T* logits, int N, int K) {
+  for (int n = 0; n < N; ++n) {
+    const T* z = logits + static_cast<int64_t>(n) * K;
+    const double log_sum = log_sum_exp(z, K);
+    for (int k = 0; k < K; ++k) probs[static_cast<int64_t>(n) * K + k] = static_cast<T>(std::exp(z[k] - log_sum));
+  }
+}
+
 // Returns the mean loss. dlogits may be null (evaluation only).
 template <typename T>
 double softmax_cross_entropy(T* probs, T* dlogits, const T* logits, const int32_t* labels, int N, int K) {
   double total = 0.0;
   for (int n = 0; n < N; ++n) {
     const T* z = logits + static_cast<int64_t>(n) * K;
-    double zmax = z[0];
-    for (int k = 1; k < K; ++k) zmax = std::fmax(zmax, static_cast<double>(z[k]));
-    double sum = 0.0;
-    for (int k = 0; k < K; ++k) sum += std::exp(z[k] - zmax);
-    const double log_sum = std::log(sum) + zmax;
+    const double log_sum = log_sum_exp(z, K);
     total += log_sum - z[labels[n]];
     for (int k = 0; k < K; ++k) {
       const double p = std::exp(z[k] - log_sum);

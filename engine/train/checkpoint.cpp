@@ -87,24 +87,6 @@ void load_weights(nn::Model& model, const std::map<std::string, Tensor>& weights
   }
 }
 
-nlohmann::json history_json(const std::vector<EpochStats>& history) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& e : history)
-    out.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                   {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"seconds", e.seconds},
-                   {"samples_per_second", e.samples_per_second}});
-  return out;
-}
-
-std::vector<EpochStats> history_from_json(const nlohmann::json& j) {
-  std::vector<EpochStats> out;
-  for (const auto& e : j)
-    out.push_back({e.at("epoch").get<int>(), e.at("train_loss").get<double>(), e.at("train_accuracy").get<double>(),
-                   e.at("val_loss").get<double>(), e.at("val_accuracy").get<double>(), e.at("seconds").get<double>(),
-                   e.at("samples_per_second").get<double>()});
-  return out;
-}
-
 }  // namespace
 
 void save_model(const std::filesystem::path& path, nn::Model& model, const ModelInfo& info) {
@@ -150,7 +132,7 @@ void save_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Ad
                                       {"adam_steps", adam.steps()},
                                       {"generator_seed", generator.seed()},
                                       {"generator_offset", generator.offset()},
-                                      {"history", history_json(state.history)}};
+                                      {"history", state.history}};
   file.metadata["train_state"] = train_state.dump();
   write_safetensors(path, file);
 }
@@ -171,6 +153,7 @@ void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Ad
             "{}: Adam moments have {} elements, the model {}", path.string(), m.numel(), adam.m().numel());
   adam.m().copy_from(m);
   adam.v().copy_from(v);
+  uint64_t seed = 0, offset = 0;
   try {
     const auto j = nlohmann::json::parse(meta(file, "train_state", path));
     state = TrainState{};
@@ -179,15 +162,18 @@ void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Ad
     state.best_val_accuracy = j.at("best_val_accuracy").get<double>();
     state.epochs_without_improvement = j.at("epochs_without_improvement").get<int>();
     state.stopped_early = j.at("stopped_early").get<bool>();
-    state.history = history_from_json(j.at("history"));
+    state.history = j.at("history").get<std::vector<EpochStats>>();  // by field name (epoch_stats.h)
     adam.set_steps(j.at("adam_steps").get<int64_t>());
-    SER_CHECK(j.at("generator_seed").get<uint64_t>() == generator.seed(),
-              "{}: checkpoint was trained with seed {}, this run uses {}", path.string(),
-              j.at("generator_seed").get<uint64_t>(), generator.seed());
-    generator.set_offset(j.at("generator_offset").get<uint64_t>());
+    seed = j.at("generator_seed").get<uint64_t>();
+    offset = j.at("generator_offset").get<uint64_t>();
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("{}: malformed training state ({})", path.string(), e.what());
+  } catch (const Error& e) {
+    SER_FAIL("{}: malformed training state ({})", path.string(), e.what());
   }
+  SER_CHECK(seed == generator.seed(), "{}: checkpoint was trained with seed {}, this run uses {}", path.string(), seed,
+            generator.seed());
+  generator.set_offset(offset);
   state.best_weights = tensors_with_prefix(file, "best.", path);
 }
 

@@ -11,18 +11,31 @@ namespace {
 int64_t image_elements(const Tensor& images) { return images.numel() / std::max<int64_t>(images.size(0), 1); }
 }  // namespace
 
+void Dataset::check(int classes) const {
+  SER_CHECK(images.rank() == 4 || (images.rank() == 0 && labels.empty()),
+            "dataset: images must be (M, C, H, W), got shape {}", images.shape().str());
+  const int64_t m = size();
+  SER_CHECK(labels.empty() || static_cast<int64_t>(labels.size()) == m,
+            "dataset: {} labels for {} images (need one per image, or none)", labels.size(), m);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    SER_CHECK(labels[i] >= 0 && labels[i] < classes, "dataset: label {} of image {} is outside [0, {})", labels[i], i,
+              classes);
+}
+
 Dataset subset(const Dataset& all, const std::vector<int64_t>& indices) {
   SER_CHECK(all.images.is_cpu(), "subset: the dataset must be on the CPU");
   const int64_t per = image_elements(all.images);
   const Shape& s = all.images.shape();
   Dataset out;
   out.images = Tensor(Shape{static_cast<int64_t>(indices.size()), s[1], s[2], s[3]});
-  out.labels.reserve(indices.size());
+  SER_CHECK(!all.labelled() || static_cast<int64_t>(all.labels.size()) == all.size(),
+            "subset: {} labels for {} images", all.labels.size(), all.size());
+  out.labels.reserve(all.labelled() ? indices.size() : 0);
   for (std::size_t i = 0; i < indices.size(); ++i) {
     const int64_t src = indices[i];
     SER_CHECK(src >= 0 && src < all.size(), "subset: index {} out of range for {} samples", src, all.size());
     std::memcpy(out.images.data() + i * per, all.images.data() + src * per, per * sizeof(float));
-    out.labels.push_back(all.labels[src]);
+    if (all.labelled()) out.labels.push_back(all.labels[static_cast<std::size_t>(src)]);
   }
   return out;
 }
@@ -53,11 +66,11 @@ void gather_batch(const Dataset& data, const std::vector<int64_t>& indices, int6
   const Shape want{count, s[1], s[2], s[3]};
   if (batch.shape() != want || !batch.is_cpu()) batch = Tensor(want);
   const int64_t per = image_elements(data.images);
-  labels.resize(static_cast<std::size_t>(count));
+  labels.resize(data.labelled() ? static_cast<std::size_t>(count) : 0);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t src = indices[static_cast<std::size_t>(begin + i)];
     std::memcpy(batch.data() + i * per, data.images.data() + src * per, per * sizeof(float));
-    labels[static_cast<std::size_t>(i)] = data.labels[static_cast<std::size_t>(src)];
+    if (data.labelled()) labels[static_cast<std::size_t>(i)] = data.labels[static_cast<std::size_t>(src)];
   }
 }
 

@@ -1,7 +1,8 @@
 // Dataset: images and labels held in memory for training and evaluation, and the
 // scalar z-normalisation whose statistics come from the TRAINING split only and travel
 // inside the model file.
-//   images: (M, 1, H, W) float32     labels: (M) class indices in [0, classes)
+//   images: (M, 1, H, W) float32     labels: (M) class indices in [0, classes), or empty
+//   for an unlabelled set (prediction only).
 #pragma once
 
 #include <cstdint>
@@ -13,11 +14,17 @@ namespace ser::train {
 
 struct Dataset {
   Tensor images;                // (M, 1, H, W)
-  std::vector<int32_t> labels;  // (M)
-  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  std::vector<int32_t> labels;  // (M), or empty when unlabelled
+
+  // Number of images M (0 for a default-constructed, empty dataset).
+  int64_t size() const { return images.rank() == 0 ? 0 : images.size(0); }
+  bool labelled() const { return !labels.empty(); }
+  // Throws ser::Error unless images is (M, C, H, W) and labels are empty or M values, each
+  // in [0, classes). Called by train::evaluate and Trainer::fit before any indexing.
+  void check(int classes) const;
 };
 
-// Rows `indices` of a dataset, copied into a new one (order kept).
+// Rows `indices` of a dataset (labelled or not), copied into a new one (order kept).
 Dataset subset(const Dataset& all, const std::vector<int64_t>& indices);
 
 struct Normalization {
@@ -32,7 +39,7 @@ Normalization compute_normalization(const Tensor& images);
 void normalize_in_place(Tensor& images, const Normalization& norm);
 
 // Copies rows `indices[begin, begin + count)` of `images` into `batch` (count, 1, H, W)
-// and their labels into `labels`. `batch` is reallocated only when its shape changes.
+// and their labels into `labels` (left empty for an unlabelled dataset). `batch` is reallocated only when its shape changes.
 void gather_batch(const Dataset& data, const std::vector<int64_t>& indices, int64_t begin, int64_t count,
                   Tensor& batch, std::vector<int32_t>& labels);
 

@@ -15,6 +15,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
+#include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/train/device_trainer.h"
 
 namespace ser::train {
@@ -28,16 +29,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::vector<float> softmax(const float* logits, int classes) {
-  const double top = *std::max_element(logits, logits + classes);
-  std::vector<double> e(classes);
-  double sum = 0;
-  for (int k = 0; k < classes; ++k) sum += e[k] = std::exp(double(logits[k]) - top);
-  std::vector<float> p(classes);
-  for (int k = 0; k < classes; ++k) p[k] = static_cast<float>(e[k] / sum);
-  return p;
-}
-
 std::map<std::string, Tensor> copy_state(nn::Model& model) {
   std::map<std::string, Tensor> out;
   for (auto& [name, tensor] : model.named_state()) out.emplace(name, tensor.to(Device::CPU));
@@ -47,32 +38,38 @@ std::map<std::string, Tensor> copy_state(nn::Model& model) {
 Evaluation evaluate(nn::Model& model, const Dataset& data, int batch) {
   SER_CHECK(batch > 0, "evaluation batch size must be positive, got {}", batch);
   const int classes = model.architecture().classes;
-  const bool labelled = !data.labels.empty();
-  const int64_t n = data.images.size(0);
+  data.check(classes);
+  const bool labelled = data.labelled();
+  const int64_t n = data.size();
   Evaluation ev;
   ev.predicted.reserve(static_cast<std::size_t>(n));
+  ev.probabilities.reserve(static_cast<std::size_t>(n));
   std::vector<int64_t> order(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-  Dataset view{data.images, labelled ? data.labels : std::vector<int32_t>(static_cast<std::size_t>(n), 0)};
-  Tensor x;
-  std::vector<int32_t> y;
+  Tensor x;                    // (count, 1, H, W)
+  std::vector<int32_t> y;      // (count), empty when unlabelled
+  std::vector<float> probs;    // (count, classes)
   double loss_sum = 0;
   int64_t correct = 0;
   for (int64_t begin = 0; begin < n; begin += batch) {
-    const int64_t count = std::min<int64_t>(batch, n - begin);
-    gather_batch(view, order, begin, count, x, y);
-    const Tensor& logits_dev = model.forward(x, nn::Mode::Eval);
-    const std::vector<float> logits = logits_dev.to_vector();  // (count, classes)
-    for (int64_t i = 0; i < count; ++i) {
-      const float* row = logits.data() + i * classes;
+    const int count = static_cast<int>(std::min<int64_t>(batch, n - begin));
+    gather_batch(data, order, begin, count, x, y);
+    const std::vector<float> logits = model.forward(x, nn::Mode::Eval).to_vector();  // (count, classes)
+    probs.resize(static_cast<std::size_t>(count) * classes);
+    // The training loss's exact log-sum-exp form: a true class far below the row maximum
+    // costs its logit gap, not -log of a probability rounded to 0.
+    if (labelled)
+      loss_sum += cpu::softmax_cross_entropy(probs.data(), static_cast<float*>(nullptr), logits.data(), y.data(), count,
+                                             classes) * count;
+    else
+      cpu::softmax(probs.data(), logits.data(), count, classes);
+    for (int i = 0; i < count; ++i) {
+      const float* row = logits.data() + static_cast<int64_t>(i) * classes;
       const int pred = argmax(row, classes);
       ev.predicted.push_back(pred);
-      auto p = softmax(row, classes);
-      if (labelled) {
-        loss_sum += -std::log(std::max(double(p[static_cast<std::size_t>(y[i])]), 1e-300));
-        correct += pred == y[static_cast<std::size_t>(i)];
-      }
-      ev.probabilities.push_back(std::move(p));
+      if (labelled) correct += pred == y[static_cast<std::size_t>(i)];
+      const float* p = probs.data() + static_cast<int64_t>(i) * classes;
+      ev.probabilities.emplace_back(p, p + classes);
     }
   }
   if (labelled && n > 0) {
@@ -93,6 +90,8 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   const int64_t n = train.size();
   SER_CHECK(n > 0, "the training set is empty");
   const int classes = model_.architecture().classes;
+  train.check(classes);
+  SER_CHECK(train.labelled(), "the training set has no labels");
   const std::vector<int64_t> order = generator_.permutation(n);
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
   std::optional<ProgressBar> bar;
@@ -132,7 +131,12 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
 
 void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& state,
                   const std::function<void(const TrainState&)>& on_epoch_end) {
-  SER_CHECK(validation.size() > 0, "the validation set is empty: early stopping needs one");
+  const int classes = model_.architecture().classes;
+  train.check(classes);
+  validation.check(classes);
+  SER_CHECK(train.size() > 0 && train.labelled(), "the training set is empty or has no labels");
+  SER_CHECK(validation.size() > 0 && validation.labelled(),
+            "the validation set is empty or has no labels: early stopping needs one");
   std::unique_ptr<DeviceTrainer> device_trainer;
   if (model_.device() == Device::CUDA && config_.device_resident && state.epochs_done < config_.epochs &&
       !state.stopped_early) {

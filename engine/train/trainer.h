@@ -13,6 +13,7 @@
 #include "engine/nn/adam.h"
 #include "engine/nn/model.h"
 #include "engine/train/dataset.h"
+#include "engine/train/epoch_stats.h"
 
 namespace ser::train {
 
@@ -27,13 +28,6 @@ struct TrainConfig {
   // one synchronised Model call at a time (slower; kept for debugging and tests).
   bool device_resident = true;
   bool cuda_graphs = true;
-};
-
-struct EpochStats {
-  int epoch = 0;  // 1-based
-  double train_loss = 0, train_accuracy = 0;
-  double val_loss = 0, val_accuracy = 0;
-  double seconds = 0, samples_per_second = 0;
 };
 
 struct TrainState {
@@ -54,10 +48,10 @@ struct Evaluation {
 };
 
 // Eval-mode pass over `data` in batches. Labels may be empty (prediction only: loss 0).
+// data.check(classes) first: a label outside [0, classes) or a label count other than the
+// image count is a ser::Error. The loss is the mean of logsumexp(z) - z[label] in double
+// (the training loss's formula); probabilities are softmax(z) rounded to float.
 Evaluation evaluate(nn::Model& model, const Dataset& data, int batch = 64);
-
-// Softmax of one row of logits, in double for stability.
-std::vector<float> softmax(const float* logits, int classes);
 
 class Trainer {
  public:

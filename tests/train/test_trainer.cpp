@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/core/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/train/checkpoint.h"
@@ -56,9 +58,17 @@ TrainConfig quiet_config(int epochs) {
 
 std::vector<float> flat_parameters(nn::Model& m) { return m.parameters().to_vector(); }
 
+// Makes the model's logits equal `bias` for every input: output weights 0, output bias set.
+void fix_logits(nn::Model& model, const std::vector<float>& bias) {
+  for (auto& [name, tensor] : model.named_state()) {
+    if (name == "out.weight") std::fill(tensor.data(), tensor.data() + tensor.numel(), 0.0f);
+    if (name == "out.bias") std::copy(bias.begin(), bias.end(), tensor.data());
+  }
+}
+
 }  // namespace
 
-TEST_SUITE("app") {
+TEST_SUITE("train") {
 
 TEST_CASE("a tiny model learns the toy task") {
   Dataset train = toy_data(48, 1), val = toy_data(24, 2);
@@ -168,6 +178,102 @@ TEST_CASE("model files round trip and reject what they cannot use") {
   ModelInfo i;
   CHECK_THROWS_WITH_AS(load_checkpoint(dir / "c.safetensors", wrong, wrong_adam, g, s, i),
                        doctest::Contains("architecture"), Error);
+}
+
+TEST_CASE("Dataset: size() counts images, labelled(), check() refuses bad labels and counts") {
+  Dataset labelled = toy_data(4, 1);
+  Dataset unlabelled{labelled.images, {}};
+  CHECK(labelled.size() == 4);
+  CHECK(unlabelled.size() == 4);
+  CHECK(labelled.labelled());
+  CHECK_FALSE(unlabelled.labelled());
+  CHECK(Dataset{}.size() == 0);
+  CHECK_NOTHROW(labelled.check(3));
+  CHECK_NOTHROW(unlabelled.check(3));
+  CHECK_THROWS_WITH_AS(labelled.check(2), doctest::Contains("label 2 of image 2"), Error);
+  Dataset short_labels{labelled.images, {0, 1, 2}};
+  CHECK_THROWS_WITH_AS(short_labels.check(3), doctest::Contains("3 labels for 4 images"), Error);
+  Dataset negative{labelled.images, {0, 1, -1, 2}};
+  CHECK_THROWS_AS(negative.check(3), Error);
+  const Dataset part = subset(unlabelled, {3, 1});
+  CHECK(part.size() == 2);
+  CHECK_FALSE(part.labelled());
+  CHECK(part.images.at(0, 0, 5, 7) == labelled.images.at(3, 0, 5, 7));
+}
+
+TEST_CASE("evaluate refuses labels outside [0, classes) and a label count other than the image count") {
+  nn::Architecture six = tiny();
+  six.classes = 6;
+  nn::Model model(six);
+  Generator gen(3);
+  model.initialize(gen);
+  const Dataset images = toy_data(4, 1);
+  CHECK_THROWS_WITH_AS(evaluate(model, Dataset{images.images, {0, 1, 2, 6}}), doctest::Contains("label 6"), Error);
+  CHECK_THROWS_WITH_AS(evaluate(model, Dataset{images.images, {0, 1, 2}}), doctest::Contains("3 labels for 4 images"),
+                       Error);
+  CHECK(evaluate(model, Dataset{images.images, {0, 1, 2, 5}}).predicted.size() == 4);
+  // Training refuses them before its first step too.
+  nn::Adam adam(nn::AdamConfig{}, model.parameter_count());
+  TrainState state;
+  CHECK_THROWS_AS(Trainer(model, adam, gen, quiet_config(1)).fit(Dataset{images.images, {0, 1, 2, 6}}, images, state),
+                  Error);
+  CHECK(state.epochs_done == 0);
+}
+
+TEST_CASE("evaluate's loss is logsumexp(z) - z[label] from the logits, exact far from the maximum") {
+  nn::Model model(tiny());
+  Generator gen(3);
+  model.initialize(gen);
+  const Dataset images = toy_data(5, 1);
+  // True class 0 sits 200 below the maximum: its softmax probability (e^-200) rounds to 0 in
+  // float, so -log(p) would give 690.8; the exact loss is 200 + log(1 + e^-200 + e^-199).
+  fix_logits(model, {0.0f, 200.0f, 1.0f});
+  Evaluation far = evaluate(model, Dataset{images.images, {0, 0, 0, 0, 0}}, 2);
+  CHECK(std::isfinite(far.loss));
+  CHECK(far.loss == doctest::Approx(200.0).epsilon(1e-12));
+  CHECK(far.accuracy == 0.0);
+  CHECK(far.predicted == std::vector<int>(5, 1));
+  // Moderate logits: the loss by hand, and the probabilities the softmax of the logits.
+  fix_logits(model, {1.0f, 2.0f, 3.0f});
+  const double log_sum = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  Evaluation ev = evaluate(model, Dataset{images.images, {0, 1, 2, 2, 0}}, 3);
+  CHECK(ev.loss == doctest::Approx(((log_sum - 1) * 2 + (log_sum - 2) + (log_sum - 3) * 2) / 5).epsilon(1e-6));
+  CHECK(ev.accuracy == doctest::Approx(0.4));
+  REQUIRE(ev.probabilities.size() == 5);
+  for (int k = 0; k < 3; ++k) CHECK(ev.probabilities[4][k] == doctest::Approx(std::exp(1.0 + k - log_sum)));
+  // Unlabelled: same probabilities and predictions, loss and accuracy 0.
+  Evaluation plain = evaluate(model, Dataset{images.images, {}}, 4);
+  CHECK(plain.probabilities == ev.probabilities);
+  CHECK(plain.predicted == ev.predicted);
+  CHECK(plain.loss == 0.0);
+}
+
+TEST_CASE("EpochStats JSON is keyed by field name and reads the history checkpoints have always written") {
+  const EpochStats e{3, 0.5, 0.25, 0.75, 0.125, 2.5, 100.0};
+  const nlohmann::json j = e;
+  CHECK(j.at("val_loss").get<double>() == 0.75);
+  CHECK(j.at("train_accuracy").get<double>() == 0.25);
+  const EpochStats back = j.get<EpochStats>();
+  CHECK(back.epoch == 3);
+  CHECK(back.train_loss == 0.5);
+  CHECK(back.train_accuracy == 0.25);
+  CHECK(back.val_loss == 0.75);
+  CHECK(back.val_accuracy == 0.125);
+  CHECK(back.seconds == 2.5);
+  CHECK(back.samples_per_second == 100.0);
+  // A history entry as checkpoints before this JSON helper wrote it, keys in another order.
+  const auto old = nlohmann::json::parse(
+      R"([{"val_accuracy": 0.5, "samples_per_second": 10, "epoch": 7, "seconds": 1, "train_loss": 2,
+          "val_loss": 3, "train_accuracy": 0.25}])").get<std::vector<EpochStats>>();
+  REQUIRE(old.size() == 1);
+  CHECK(old[0].epoch == 7);
+  CHECK(old[0].val_loss == 3.0);
+  CHECK(old[0].train_loss == 2.0);
+  CHECK(old[0].val_accuracy == 0.5);
+  CHECK_THROWS_AS(nlohmann::json({{"epoch", 1}}).get<EpochStats>(), nlohmann::json::exception);
+  nlohmann::json bad = j;
+  bad["epoch"] = 1e10;
+  CHECK_THROWS_AS(bad.get<EpochStats>(), Error);
 }
 
 TEST_CASE("normalisation statistics are the population mean and std; constant data gets std 1") {
