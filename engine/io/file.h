@@ -17,10 +17,13 @@ std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path,
 
 // Writes `bytes` to `path` atomically: the previous file (if any) stays intact unless the
 // whole new content was written and flushed. Throws ser::Error naming the file on failure.
+// The temp file "<path>.tmp.<pid>.<counter>" is unique per call: threads may write at once
+// (to the same path too: the last rename wins, each file whole).
 void write_file_atomically(const std::filesystem::path& path, const void* data, std::size_t size);
 
-// Removes the temporary files "<name>.tmp.<pid>" that write_file_atomically leaves in `dir`
-// when its process is killed mid-write, for pids that no longer run on this machine.
+// Removes the temporary files "<name>.tmp.<pid>.<counter>" (and "<name>.tmp.<pid>", as
+// written before) that write_file_atomically leaves in `dir` when its process is killed
+// mid-write, for pids that no longer run on this machine.
 // Returns how many it removed; never throws (what it cannot remove stays).
 int remove_stale_temp_files(const std::filesystem::path& dir);
 
