@@ -1,5 +1,5 @@
 // The direct convolution loops (engine/cpu/conv2d_direct.h) against the im2col + GEMM
-// path and against a naive double-precision loop of the defining formula, on odd sizes:
+// path and against a naive double-precision loop of the defining formula (y, dx, dw, db), on odd sizes:
 // batch 1, 3x5 images, Cout 1 and 7, non-square kernels, zero padding 0-2, widths that
 // leave a remainder after the 16-column blocks. Layouts: x (N, C, H, W), w (O, C, KH, KW),
 // y/dy (N, O, Ho, Wo). Tolerance: max-norm relative error (max|a - ref| / max|ref|) of
@@ -62,13 +62,16 @@ double xpad(const std::vector<T>& x, const Conv2dGeometry& g, int n, int c, int 
   return x[((static_cast<std::size_t>(n) * g.C + c) * g.H + h) * g.W + w];
 }
 
-// The defining sums in double: y (N, O, Ho, Wo), dw (O, C, KH, KW) and db (O) from zero.
+// The defining sums in double, from zero: y (N, O, Ho, Wo), dx (N, C, H, W),
+// dw (O, C, KH, KW), db (O). dx[n, c, h, w] = sum of dy[n, o, i, j] * w[o, c, p, q] over
+// the taps with i + p - pad == h and j + q - pad == w (padding positions receive nothing).
 template <typename T>
 void naive_reference(const Conv2dGeometry& g, const std::vector<T>& x, const std::vector<T>& w,
                      const std::vector<T>& b, const std::vector<T>& dy, std::vector<double>& y,
-                     std::vector<double>& dw, std::vector<double>& db) {
+                     std::vector<double>& dx, std::vector<double>& dw, std::vector<double>& db) {
   const int Ho = g.Ho(), Wo = g.Wo();
   y.assign(static_cast<std::size_t>(g.N) * g.O * Ho * Wo, 0.0);
+  dx.assign(x.size(), 0.0);
   dw.assign(w.size(), 0.0);
   db.assign(b.size(), 0.0);
   for (int n = 0; n < g.N; ++n)
@@ -82,9 +85,12 @@ void naive_reference(const Conv2dGeometry& g, const std::vector<T>& x, const std
             for (int p = 0; p < g.KH; ++p)
               for (int q = 0; q < g.KW; ++q) {
                 const std::size_t wi = ((static_cast<std::size_t>(o) * g.C + c) * g.KH + p) * g.KW + q;
-                const double xv = xpad(x, g, n, c, i + p - g.pad, j + q - g.pad);
+                const int h = i + p - g.pad, ww = j + q - g.pad;
+                const double xv = xpad(x, g, n, c, h, ww);
                 sum += w[wi] * xv;
                 dw[wi] += dy[yi] * xv;
+                if (h >= 0 && h < g.H && ww >= 0 && ww < g.W)
+                  dx[((static_cast<std::size_t>(n) * g.C + c) * g.H + h) * g.W + ww] += dy[yi] * double(w[wi]);
               }
           y[yi] = sum;
         }
@@ -99,13 +105,12 @@ void check_paths_agree(const Conv2dGeometry& g, double tol) {
   const std::size_t ny = static_cast<std::size_t>(g.N) * g.O * g.Ho() * g.Wo();
   const auto x = random_values<T>(nx, 1), w = random_values<T>(nw, 2), b = random_values<T>(g.O, 3),
              dy = random_values<T>(ny, 4), dw0 = random_values<T>(nw, 5), db0 = random_values<T>(g.O, 6);
-  std::vector<double> y_ref, dw_ref, db_ref;
-  naive_reference(g, x, w, b, dy, y_ref, dw_ref, db_ref);
+  std::vector<double> y_ref, dx_ref, dw_ref, db_ref;
+  naive_reference(g, x, w, b, dy, y_ref, dx_ref, dw_ref, db_ref);
   for (std::size_t k = 0; k < nw; ++k) dw_ref[k] += dw0[k];  // the gradients accumulate onto dw0, db0
   for (int o = 0; o < g.O; ++o) db_ref[o] += db0[o];
 
   std::vector<T> scratch(static_cast<std::size_t>(cpu::conv2d_scratch_size(g)));
-  std::vector<T> dx_gemm;
   for (Conv2dPath path : {Conv2dPath::Direct, Conv2dPath::Im2colGemm}) {
     CAPTURE(path == Conv2dPath::Direct ? "direct" : "im2col");
     std::vector<T> y(ny, T(-99)), dx(nx, T(-99)), dw = dw0, db = db0;
@@ -114,12 +119,7 @@ void check_paths_agree(const Conv2dGeometry& g, double tol) {
     CHECK(max_relative_error(y, y_ref) < tol);
     CHECK(max_relative_error(dw, dw_ref) < tol);
     CHECK(max_relative_error(db, db_ref) < tol);
-    if (path == Conv2dPath::Direct) {
-      dx_gemm = dx;
-      continue;
-    }
-    // dx runs the same GEMM + col2im code on both paths: identical.
-    CHECK(dx == dx_gemm);
+    CHECK(max_relative_error(dx, dx_ref) < tol);  // overwritten: no -99 left anywhere
   }
 }
 
