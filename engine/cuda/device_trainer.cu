@@ -339,17 +339,11 @@ void check_device_trainer_arguments(nn::Model& model, nn::Adam& adam, const Data
     SER_CHECK(!dropout->has_injected_mask(),
               "DeviceTrainer: layer {} has an injected dropout mask (a test hook the device loop does not support)",
               dropout->name());
-  SER_CHECK(train.size() > 0, "the training set is empty");
-  SER_CHECK(train.images.shape().rank() == 4 && train.images.size(0) == train.size(),
-            "DeviceTrainer: {} images of shape {} for {} labels", train.images.size(0), train.images.shape().str(),
-            train.size());
+  train.check(model.architecture().classes);  // (M, C, H, W) images, M labels in [0, classes) or none
+  SER_CHECK(train.size() > 0 && train.labelled(), "the training set is empty or has no labels");
   SER_CHECK(config.batch > 0, "batch size must be positive, got {}", config.batch);
   SER_CHECK(options.queue_depth_steps > 0, "DeviceTrainer: queue depth {} must be positive",
             options.queue_depth_steps);
-  const int classes = model.architecture().classes;
-  for (std::size_t i = 0; i < train.labels.size(); ++i)
-    SER_CHECK(train.labels[i] >= 0 && train.labels[i] < classes, "training label {} at row {} is not in [0, {})",
-              train.labels[i], i, classes);
 }
 }  // namespace
 
