@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "engine/core/error.h"
+#include "engine/io/json_number.h"
 #include "engine/io/safetensors.h"
 
 namespace ser::app {
@@ -48,8 +49,10 @@ int planned_epochs(const fs::path& dir) {
   std::ifstream in(dir / "run.json");
   if (!in) return -1;
   try {
-    return nlohmann::json::parse(in).at("epochs").get<int>();
+    return json_to_int(nlohmann::json::parse(in).at("epochs"), "run.json", "epochs");
   } catch (const nlohmann::json::exception&) {
+    return -1;
+  } catch (const Error&) {
     return -1;
   }
 }
@@ -145,8 +148,8 @@ CheckpointSummary read_checkpoint_summary(const fs::path& path) {
   try {
     out.class_names = nlohmann::json::parse(meta("classes")).get<std::vector<std::string>>();
     const auto state = nlohmann::json::parse(meta("train_state"));
-    out.seed = state.at("generator_seed").get<uint64_t>();
-    out.epochs_done = state.at("epochs_done").get<int>();
+    out.seed = json_to_uint64(state.at("generator_seed"), "train_state", "generator_seed");
+    out.epochs_done = json_to_int(state.at("epochs_done"), "train_state", "epochs_done");
   } catch (const nlohmann::json::exception& e) {
     throw corrupt(fmt::format("malformed training state: {}", e.what()));
   }

@@ -14,6 +14,7 @@
 #include "apps/report.h"
 #include "engine/core/error.h"
 #include "engine/io/file.h"
+#include "engine/io/json_number.h"
 #include "engine/metrics.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/model.h"
@@ -38,14 +39,14 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.corpus.classes = j.at("classes").get<std::string>();
   o.out_dir = j.at("out").get<std::string>();
   o.protocol = j.at("protocol").get<std::string>();
-  o.epochs = j.at("epochs").get<int>();
-  o.batch = j.at("batch").get<int>();
-  o.lr = j.at("lr").get<double>();
-  o.patience = j.at("patience").get<int>();
-  o.seed = j.at("seed").get<uint64_t>();
+  o.epochs = json_to_int(j.at("epochs"), "run.json", "epochs");
+  o.batch = json_to_int(j.at("batch"), "run.json", "batch");
+  o.lr = json_to_double(j.at("lr"), "run.json", "lr");
+  o.patience = json_to_int(j.at("patience"), "run.json", "patience");
+  o.seed = json_to_uint64(j.at("seed"), "run.json", "seed");
   o.device = j.at("device").get<std::string>();
   o.cache_dir = j.at("cache").get<std::string>();
-  o.threads = j.at("threads").get<int>();
+  o.threads = json_to_int(j.at("threads"), "run.json", "threads");
   o.math = j.value("math", std::string("fp32"));  // absent in run.json files of older versions
   SER_CHECK(o.math == "fp32" || o.math == "tf32", "math must be fp32 or tf32, got \"{}\"", o.math);
   return o;

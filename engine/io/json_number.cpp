@@ -20,6 +20,14 @@ int json_to_int(const nlohmann::json& value, std::string_view owner, std::string
   return static_cast<int>(value.get<int64_t>());
 }
 
+uint64_t json_to_uint64(const nlohmann::json& value, std::string_view owner, std::string_view field) {
+  SER_CHECK(value.is_number_integer(), "{}: field \"{}\" must be an integer, got {}", owner, field,
+            value.dump().substr(0, 100));
+  SER_CHECK(value.is_number_unsigned() || value.get<int64_t>() >= 0, "{}: field \"{}\" = {} must not be negative",
+            owner, field, value.dump());
+  return value.is_number_unsigned() ? value.get<uint64_t>() : static_cast<uint64_t>(value.get<int64_t>());
+}
+
 double json_to_double(const nlohmann::json& value, std::string_view owner, std::string_view field) {
   SER_CHECK(value.is_number(), "{}: field \"{}\" must be a number, got {}", owner, field,
             value.dump().substr(0, 100));

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string_view>
 
 namespace ser {
@@ -14,6 +15,9 @@ namespace ser {
 // the range of int. Range checks beyond that (positive, caps) are the caller's validate().
 // Errors read "<owner>: field "<field>" must be an integer ..., got <value>".
 int json_to_int(const nlohmann::json& value, std::string_view owner, std::string_view field);
+
+// `value` as a non-negative 64-bit integer (seeds, counters, offsets): a JSON integer >= 0.
+uint64_t json_to_uint64(const nlohmann::json& value, std::string_view owner, std::string_view field);
 
 // `value` as a double: it must be a JSON number (integer or floating point).
 double json_to_double(const nlohmann::json& value, std::string_view owner, std::string_view field);

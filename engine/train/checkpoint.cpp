@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/version.h"
+#include "engine/io/json_number.h"
 #include "engine/io/safetensors.h"
 
 namespace ser::train {
@@ -39,9 +40,12 @@ ModelInfo read_info(const SafeTensors& file, const std::filesystem::path& path) 
     SER_CHECK(nlohmann::json::parse(info.feature_config_json).is_object(),
               "{}: metadata 'features' is not a JSON object", path.string());
     const auto norm = nlohmann::json::parse(meta(file, "normalization", path));
-    info.normalization = {norm.at("mean").get<double>(), norm.at("std").get<double>()};
+    info.normalization = {json_to_double(norm.at("mean"), "normalization", "mean"),
+                          json_to_double(norm.at("std"), "normalization", "std")};
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("{}: malformed model metadata ({})", path.string(), e.what());
+  } catch (const Error& e) {
+    SER_FAIL("{}: malformed model metadata ({})", path.string(), e.message());
   }
   SER_CHECK(info.normalization.std > 0, "{}: normalization std must be positive", path.string());
   return info;
@@ -157,19 +161,20 @@ void load_checkpoint(const std::filesystem::path& path, nn::Model& model, nn::Ad
   try {
     const auto j = nlohmann::json::parse(meta(file, "train_state", path));
     state = TrainState{};
-    state.epochs_done = j.at("epochs_done").get<int>();
-    state.best_epoch = j.at("best_epoch").get<int>();
-    state.best_val_accuracy = j.at("best_val_accuracy").get<double>();
-    state.epochs_without_improvement = j.at("epochs_without_improvement").get<int>();
+    state.epochs_done = json_to_int(j.at("epochs_done"), "train_state", "epochs_done");
+    state.best_epoch = json_to_int(j.at("best_epoch"), "train_state", "best_epoch");
+    state.best_val_accuracy = json_to_double(j.at("best_val_accuracy"), "train_state", "best_val_accuracy");
+    state.epochs_without_improvement =
+        json_to_int(j.at("epochs_without_improvement"), "train_state", "epochs_without_improvement");
     state.stopped_early = j.at("stopped_early").get<bool>();
     state.history = j.at("history").get<std::vector<EpochStats>>();  // by field name (epoch_stats.h)
-    adam.set_steps(j.at("adam_steps").get<int64_t>());
-    seed = j.at("generator_seed").get<uint64_t>();
-    offset = j.at("generator_offset").get<uint64_t>();
+    adam.set_steps(static_cast<int64_t>(json_to_uint64(j.at("adam_steps"), "train_state", "adam_steps")));
+    seed = json_to_uint64(j.at("generator_seed"), "train_state", "generator_seed");
+    offset = json_to_uint64(j.at("generator_offset"), "train_state", "generator_offset");
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("{}: malformed training state ({})", path.string(), e.what());
   } catch (const Error& e) {
-    SER_FAIL("{}: malformed training state ({})", path.string(), e.what());
+    SER_FAIL("{}: malformed training state ({})", path.string(), e.message());
   }
   SER_CHECK(seed == generator.seed(), "{}: checkpoint was trained with seed {}, this run uses {}", path.string(), seed,
             generator.seed());
