@@ -133,4 +133,11 @@ TEST_CASE("LogMelConfig::from_json refuses hostile values with a ser::Error nami
       {{"n_fft", features::kMaxFft}, {"n_mels", features::kMaxMels}, {"image_height", features::kMaxImageSide}}));
 }
 
+TEST_CASE("json_to_uint64: seeds and counters are non-negative JSON integers") {
+  CHECK(json_to_uint64(json(0), "t", "seed") == 0u);
+  CHECK(json_to_uint64(json::parse("18446744073709551615"), "t", "seed") == 18446744073709551615ull);
+  for (const json& bad : {json(-1), json(2.5), json(1e10), json("7"), json(nullptr)})
+    CHECK_THROWS_WITH_AS(json_to_uint64(bad, "t", "seed"), doctest::Contains("\"seed\""), Error);
+}
+
 }  // TEST_SUITE
