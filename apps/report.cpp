@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "engine/core/error.h"
@@ -62,10 +63,38 @@ std::string line_panel(double x0, double y0, double w, double h, const std::stri
     s += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>)", points, ser.color);
     if (ser.values.size() == 1)
       s += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>)", px(0), py(ser.values[0]), ser.color);
-    s += fmt::format(R"(<text x="{}" y="{}" font-size="11" fill="{}">{}</text>)", right - 120, top + 15 + 14 * k,
-                     ser.color, escape(ser.name));
+    // Legend in the title row, right-aligned: never on top of the curves.
+    const double legend_x = right - 90.0 * static_cast<double>(series.size() - k);
+    s += fmt::format(R"(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}" stroke-width="2"/><text x="{4}" y="{5}" font-size="11" fill="{3}">{6}</text>)",
+                     legend_x, legend_x + 14, y0 + 14, ser.color, legend_x + 18, y0 + 18, escape(ser.name));
   }
   return s;
+}
+
+// The smallest 1, 2 or 5 x 10^k at or above v (> 0): an axis top whose quarter ticks read well.
+double nice_ceiling(double v) {
+  const double scale = std::pow(10.0, std::floor(std::log10(v)));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * scale >= v) return m * scale;
+  return 10.0 * scale;
+}
+
+// run_info as an HTML table: one row per key; strings plain, lists joined, the rest as JSON.
+std::string run_table(const nlohmann::json& info) {
+  if (!info.is_object()) return "<pre>" + escape(info.dump(2)) + "</pre>";
+  std::string rows;
+  for (const auto& [key, value] : info.items()) {
+    std::string shown;
+    if (value.is_string()) {
+      shown = value.get<std::string>();
+    } else if (value.is_array()) {
+      for (const auto& item : value) shown += (shown.empty() ? "" : ", ") + (item.is_string() ? item.get<std::string>() : item.dump());
+    } else {
+      shown = value.dump();
+    }
+    rows += "<tr><th style=\"text-align:left;padding-right:1em\">" + escape(key) + "</th><td>" + escape(shown) + "</td></tr>";
+  }
+  return "<table>" + rows + "</table>";
 }
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
@@ -89,7 +118,7 @@ std::string curves_svg(const std::vector<train::EpochStats>& history, int best_e
   s += R"(<rect width="820" height="300" fill="white"/>)";
   s += line_panel(0, 0, 410, 300, "Accuracy", {{"train", "#1f77b4", ta}, {"validation", "#ff7f0e", va}}, 0, 1, best_epoch - 1);
   s += line_panel(410, 0, 410, 300, "Loss", {{"train", "#1f77b4", tl}, {"validation", "#ff7f0e", vl}}, 0,
-                  lmax > 0 ? lmax * 1.05 : 1, best_epoch - 1);
+                  lmax > 0 ? nice_ceiling(lmax * 1.05) : 1, best_epoch - 1);
   return s + "</svg>";
 }
 
@@ -151,7 +180,7 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
   if (!curves.empty()) html += "<h2>Training curves</h2>" + curves;
   html += "<h2>Confusion matrix</h2>" + confusion;
   html += "<h2>Classification report</h2><pre>" + escape(input.metrics.report(input.class_names)) + "</pre>";
-  html += "<h2>Run</h2><pre>" + escape(input.run_info.dump(2)) + "</pre></body></html>\n";
+  html += "<h2>Run</h2>" + run_table(input.run_info) + "</body></html>\n";
   write_text(dir / "report.html", html);
   return dir / "report.html";
 }
