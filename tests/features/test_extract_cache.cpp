@@ -234,35 +234,32 @@ TEST_CASE("ProgressBar: sparse lines off a terminal, final line once") {
   CHECK(last.find("work 100/100") == 0);
 }
 
-TEST_CASE("ProgressBar: on a terminal it redraws one line in place") {
+// Everything a terminal-mode ProgressBar(total, label) writes for one tick(done, suffix),
+// the destructor's final line included (captured through a file).
+std::string terminal_output(int64_t total, const std::string& label, int64_t done, const std::string& suffix) {
   test::TempDir dir;
   const fs::path log = dir / "tty.txt";
   std::FILE* f = std::fopen(log.c_str(), "w");
   REQUIRE(f != nullptr);
   {
-    ProgressBar bar(3, "files", f, /*tty=*/true);
-    bar.tick(3, "done");
-  }  // the destructor finishes the bar
+    ProgressBar bar(total, label, f, /*tty=*/true);
+    bar.tick(done, suffix);
+  }
   std::fclose(f);
   std::ifstream in(log);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_CASE("ProgressBar: on a terminal it redraws one line in place") {
+  const std::string text = terminal_output(3, "files", 3, "done");
   CHECK(text.find('\r') != std::string::npos);
   CHECK(text.find("files 3/3") != std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // only the final line ends a line
 }
 
 TEST_CASE("ProgressBar: on a terminal a long line is cut to one row (80 columns when the width is unknown)") {
-  test::TempDir dir;
-  const fs::path log = dir / "tty_long.txt";
-  std::FILE* f = std::fopen(log.c_str(), "w");
-  REQUIRE(f != nullptr);
-  {
-    ProgressBar bar(1000, "epoch 12/100", f, /*tty=*/true);
-    bar.tick(500, "loss 1.234567 acc 0.876543 val_loss 1.345678 val_acc 0.812345 1234.5 samples/s");
-  }
-  std::fclose(f);
-  std::ifstream in(log);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = terminal_output(
+      1000, "epoch 12/100", 500, "loss 1.234567 acc 0.876543 val_loss 1.345678 val_acc 0.812345 1234.5 samples/s");
   // Each redraw is "\r" + visible text + "\033[K" (+ "\n" at the end).
   std::size_t start = 0;
   int redraws = 0;
