@@ -25,7 +25,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--model", args->model, "Model file written by `ser train`")->required();
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)")->required();
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
-  cmd->add_option("--out", args->out, "Report folder, replaced by each evaluation (default: eval/ beside the model)");
+  cmd->add_option("--out", args->out, "Report folder; each evaluation overwrites its report files (default: eval/ beside the model)");
   cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables)");
   cmd->callback([args] {
     train::LoadedModel loaded = load_model_option(args->model);

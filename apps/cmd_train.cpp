@@ -127,13 +127,7 @@ void register_train(CLI::App& app) {
     const bool resuming = cmd->count("--resume") > 0;
     TrainOptions o = resuming ? resumed_options(*cmd, *opts, *resume) : new_run_options(*cmd, *opts, *force);
     o.progress = !*quiet;
-    TrainOutcome out;
-    try {
-      out = run_training(o, resuming);
-    } catch (const TrainingInterrupted& e) {
-      fmt::print(stderr, "{}\n", e.what());
-      throw ExitStatus{128 + e.signal};
-    }
+    const TrainOutcome out = run_training(o, resuming);  // an interrupt ends in main(): 128 + signal
     if (!out.trained) {
       fmt::print("{}\nmodel:  {}\nreport: {}\n", out.why, out.model_path.string(), out.report_path.string());
       return;

@@ -34,7 +34,14 @@ extern "C" void on_signal(int sig) {
     ::_exit(128 + sig);
   }
   g_signal = sig;
-  write_all(kStopping, sizeof kStopping - 1);  // SA_RESETHAND: the next signal has its default effect
+  // The next SIGINT or SIGTERM, whichever comes, has its default effect (sigaction is
+  // async-signal-safe); SA_RESETHAND alone would only reset the signal just received.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  ::sigaction(SIGINT, &default_action, nullptr);
+  ::sigaction(SIGTERM, &default_action, nullptr);
+  write_all(kStopping, sizeof kStopping - 1);
 }
 
 }  // namespace

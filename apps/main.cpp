@@ -9,6 +9,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/train_run.h"
 #include "engine/core/error.h"
 #include "engine/core/version.h"
 
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
     return e.get_exit_code();
   } catch (const ser::app::ExitStatus& e) {
     return e.code;
+  } catch (const ser::app::TrainingInterrupted& e) {  // ser train or ser demo, after a checkpoint
+    std::fprintf(stderr, "%s\n", e.message().c_str());
+    return 128 + e.signal;
   } catch (const ser::Error& e) {
     std::fprintf(stderr, "ser: error: %s\n", ser::user_message(e).c_str());
     return 1;

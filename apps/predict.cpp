@@ -20,7 +20,12 @@ std::string input_warning(const std::filesystem::path& file, const Tensor& image
   const float* image = images.data() + row * hw;
   if (std::all_of(image, image + hw, [&](float v) { return v == image[0]; }))
     return "no signal (silent or constant): the prediction means nothing";
-  const features::AudioHeader header = features::read_audio_header(file);
+  features::AudioHeader header;
+  try {
+    header = features::read_audio_header(file);
+  } catch (const Error&) {
+    return "";  // it decoded a moment ago; if its header cannot be read now, no warning, no failure
+  }
   if (header.sample_rate < kLowestSensibleRate)
     return fmt::format("recorded at {} Hz: too little bandwidth for speech, the prediction means little",
                        header.sample_rate);

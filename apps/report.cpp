@@ -71,7 +71,7 @@ std::string line_panel(double x0, double y0, double w, double h, const std::stri
   return s;
 }
 
-// The smallest 1, 2 or 5 x 10^k at or above v (> 0): an axis top whose quarter ticks read well.
+// The smallest 1, 2, 2.5 or 5 x 10^k at or above v (> 0): an axis top whose quarter ticks read well.
 double nice_ceiling(double v) {
   const double scale = std::pow(10.0, std::floor(std::log10(v)));
   for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})

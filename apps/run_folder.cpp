@@ -152,6 +152,8 @@ CheckpointSummary read_checkpoint_summary(const fs::path& path) {
     out.epochs_done = json_to_int(state.at("epochs_done"), "train_state", "epochs_done");
   } catch (const nlohmann::json::exception& e) {
     throw corrupt(fmt::format("malformed training state: {}", e.what()));
+  } catch (const Error& e) {
+    throw corrupt(fmt::format("malformed training state: {}", e.message()));
   }
   return out;
 }

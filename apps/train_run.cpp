@@ -108,9 +108,10 @@ void check_not_reusing(const fs::path& run, const TrainOptions& o) {
 // The first writes of the run, once everything that can be checked is: the folder, then
 // run.json (a resumed run rewrites it too: --epochs, --patience, --device may have been
 // changed) and, unless the run continues from a checkpoint, its manifest.
-void start_writing(const fs::path& run, const TrainOptions& o, bool from_checkpoint,
+void start_writing(const fs::path& run, const TrainOptions& o, bool resume, bool from_checkpoint,
                    const std::vector<data::ManifestEntry>& manifest) {
-  if (!from_checkpoint && o.existing_run == ExistingRun::replace && holds_run(run)) clear_run(run);
+  // Only a new run replaces (--force); a resumed one never deletes its own files.
+  if (!resume && o.existing_run == ExistingRun::replace && holds_run(run)) clear_run(run);
   std::error_code ec;
   fs::create_directories(run, ec);
   SER_CHECK(!ec, "{}: cannot create the run folder: {}", run.string(), ec.message());
@@ -187,10 +188,6 @@ train::ModelInfo restore_checkpoint(const fs::path& path, const std::vector<std:
             fmt::join(class_names, ","));
   SER_CHECK(saved.seed == o.seed, "{}: checkpoint does not belong to this run: it was trained with seed {}, run.json says {}",
             path.string(), saved.seed, o.seed);
-  const int planned = planned_epochs(path.parent_path());
-  SER_CHECK(planned < 0 || saved.epochs_done <= planned,
-            "{}: checkpoint does not belong to this run: it has {} epochs done, but run.json plans only {}",
-            path.string(), saved.epochs_done, planned);
   train::ModelInfo info;
   try {
     train::load_checkpoint(path, learner.model, learner.adam, learner.generator, learner.state, info);
@@ -356,8 +353,10 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
                options.protocol == "seed" ? " (seed protocol: validation IS the test set, as in the notebook)" : "");
   if (from_checkpoint) check_same_normalization(checkpoint_path, saved.normalization, split.norm);
 
-  // 4. The run folder's first writes.
-  start_writing(run, options, from_checkpoint, index.entries);
+  // 4. The run folder's first writes. From here a signal no longer exits at once (the
+  //    folder would be half written): it stops training at the next epoch's checkpoint.
+  interrupts.training_started();
+  start_writing(run, options, resume, from_checkpoint, index.entries);
 
   // 5. Train; a checkpoint after every epoch, and a stop there after SIGINT / SIGTERM.
   train::TrainConfig tcfg;
@@ -367,7 +366,6 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   tcfg.progress = options.progress;
   const train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm};
   train::Trainer trainer(learner.model, learner.adam, learner.generator, tcfg);
-  interrupts.training_started();
   trainer.fit(split.train, split.validation, learner.state, [&](const train::TrainState& s) {
     train::save_checkpoint(checkpoint_path, learner.model, learner.adam, learner.generator, s, info);
     if (interrupts.signal() != 0)
