@@ -40,8 +40,7 @@ void register_eval(CLI::App& app) {
     SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
     const features::LogMelConfig config = model_feature_config(loaded.info);
     FeatureOptions fopts;
-    fopts.cache_dir = args->cache == "none" ? std::filesystem::path() : args->cache.empty() ? default_cache_dir()
-                                                                                           : std::filesystem::path(args->cache);
+    fopts.cache_dir = cache_dir_from_option(args->cache);
     LabelledImages all = extract_labelled(index.entries, config, fopts);
     for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
     SER_CHECK(all.data.size() > 0, "every audio file failed to load");

@@ -74,6 +74,11 @@ LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries,
   return out;
 }
 
+std::filesystem::path cache_dir_from_option(const std::string& option) {
+  if (option == "none") return {};
+  return option.empty() ? default_cache_dir() : std::filesystem::path(option);
+}
+
 std::filesystem::path default_cache_dir() {
   if (const char* dir = std::getenv("SER_CACHE_DIR"); dir && *dir) return dir;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "ser" / "features";

@@ -50,4 +50,8 @@ LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries,
 // ~/.cache/ser/features.
 std::filesystem::path default_cache_dir();
 
+// The feature cache a --cache value names: "none" -> no cache (empty path), "" -> the
+// default folder, anything else -> that folder.
+std::filesystem::path cache_dir_from_option(const std::string& option);
+
 }  // namespace ser::app

@@ -153,6 +153,12 @@ std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, co
   return s + "</svg>";
 }
 
+const std::vector<std::string>& report_file_names() {
+  static const std::vector<std::string> names{"metrics.json", "history.json", "report.txt",
+                                              "confusion.svg", "curves.svg",  "report.html"};
+  return names;
+}
+
 std::filesystem::path write_report(const std::filesystem::path& dir, const ReportInput& input) {
   std::filesystem::create_directories(dir);
   nlohmann::json metrics = input.metrics.to_json(input.class_names);

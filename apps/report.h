@@ -31,4 +31,7 @@ std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, co
 // Writes every report file into `dir`; returns the path of report.html.
 std::filesystem::path write_report(const std::filesystem::path& dir, const ReportInput& input);
 
+// Every file write_report may write into its folder (for a cleanup that must not touch others).
+const std::vector<std::string>& report_file_names();
+
 }  // namespace ser::app

@@ -12,6 +12,7 @@
 #include <map>
 #include <system_error>
 
+#include "apps/report.h"
 #include "engine/core/error.h"
 #include "engine/io/json_number.h"
 #include "engine/io/safetensors.h"
@@ -20,13 +21,6 @@ namespace ser::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-// What `ser eval` writes into RUN/eval/ (apps/report.cpp's write_report).
-const std::vector<std::string>& eval_file_names() {
-  static const std::vector<std::string> names{"metrics.json", "history.json", "report.txt",
-                                              "confusion.svg", "curves.svg",  "report.html"};
-  return names;
-}
 
 bool present(const fs::path& p) {
   std::error_code ec;
@@ -89,7 +83,7 @@ void clear_run(const fs::path& dir) {
   const fs::path eval = dir / "eval";
   std::error_code ec;
   if (!fs::is_directory(eval, ec)) return;
-  for (const auto& name : eval_file_names()) remove(eval / name);
+  for (const auto& name : report_file_names()) remove(eval / name);  // what `ser eval` writes there
   if (fs::is_empty(eval, ec)) fs::remove(eval, ec);
 }
 

@@ -121,10 +121,7 @@ void start_writing(const fs::path& run, const TrainOptions& o, bool resume, bool
   if (!from_checkpoint) data::write_manifest(run / "manifest.tsv", manifest);
 }
 
-fs::path cache_of(const TrainOptions& o) {
-  if (o.cache_dir == "none") return {};
-  return o.cache_dir.empty() ? default_cache_dir() : fs::path(o.cache_dir);
-}
+fs::path cache_of(const TrainOptions& o) { return cache_dir_from_option(o.cache_dir); }
 
 // Datasets of one split, normalised with statistics of its training part.
 struct SplitData {
