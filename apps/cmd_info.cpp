@@ -6,6 +6,7 @@
 #include "apps/pipeline.h"
 #include "engine/core/device.h"
 #include "engine/core/version.h"
+#include "engine/cpu/blas_setup.h"
 #include "engine/cpu/parallel.h"
 #include "features/audio.h"
 
@@ -16,8 +17,9 @@ void register_info(CLI::App& app) {
                                          "and the feature cache folder");
   cmd->callback([] {
     fmt::print("ser {}\n", kVersion);
-    fmt::print("CPU:          {} threads (set SER_CPU_THREADS or --threads to change), OpenBLAS GEMM, FFTW, {}\n",
-               cpu::cpu_threads(), features::audio_library_versions());
+    fmt::print("CPU:          {} threads (set SER_CPU_THREADS or --threads to change), OpenBLAS GEMM ({} kernels), "
+               "FFTW, {}\n",
+               cpu::cpu_threads(), cpu::blas_core_name(), features::audio_library_versions());
     if (built_with_cuda())
       fmt::print("CUDA backend: built (cuDNN, cuBLAS, cuFFT); device: {}\n", cuda_device_description());
     else

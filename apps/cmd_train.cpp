@@ -48,7 +48,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
   SER_CHECK(!resume.empty(), "--resume: empty path");
   // Options that define the experiment cannot change under a resumed run.
   for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--batch", "--lr", "--seed", "--classes",
-                            "--force"})
+                            "--val-speakers", "--test-speakers", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
               "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)", fixed,
               resume);
@@ -83,9 +83,10 @@ void register_train(CLI::App& app) {
   auto quiet = std::make_shared<bool>(false);
   auto force = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("train", "Train on corpora in their native layouts; writes model, checkpoint and report");
-  cmd->add_option("--data", opts->corpus.data_dirs, "Corpus folder (repeatable): RAVDESS, SAVEE, TESS, CREMA-D or renamed");
+  cmd->add_option("--data", opts->corpus.data_dirs, "Corpus folder (repeatable): RAVDESS, SAVEE, TESS, CREMA-D, EMO-DB or renamed; any audio format "
+                  "libsndfile reads (WAV, FLAC, OGG, AIFF, ...)");
   cmd->add_option("--corpus", opts->corpus.corpus,
-                  "Corpus kind: auto|ravdess|savee|tess|cremad|renamed, one for all --data or a comma list, one each")
+                  "Corpus kind: auto|ravdess|savee|tess|cremad|emodb|renamed, one for all --data or a comma list, one each")
       ->capture_default_str();
   cmd->add_option("--out", opts->out_dir,
                   "Run folder for model, checkpoint, report (default: a new folder runs/DATE-TIME, printed); a "
@@ -95,6 +96,12 @@ void register_train(CLI::App& app) {
                   "70/15/15; speaker: speaker-disjoint train/validation/test")
       ->check(CLI::IsMember({"seed", "holdout", "speaker"}))
       ->capture_default_str();
+  cmd->add_option("--val-speakers", opts->val_speakers,
+                  "Speakers that validate (implies --protocol speaker; the rest train): comma-separated ids or "
+                  "ranges, e.g. Actor_17..Actor_20 or ravdess:Actor_17,cremad:1001..1005");
+  cmd->add_option("--test-speakers", opts->test_speakers,
+                  "Speakers held out for the final test (same form; needs --val-speakers). Without it the final "
+                  "report is on the validation speakers");
   cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
   cmd->add_option("--batch", opts->batch, "Batch size")->transform(integer_in(1, kMaxBatch))->capture_default_str();
   cmd->add_option("--lr", opts->lr, "Adam learning rate")->transform(number_between_exclusive(0, kMaxLearningRate))->capture_default_str();
@@ -126,13 +133,14 @@ void register_train(CLI::App& app) {
   cmd->callback([cmd, opts, resume, quiet, force] {
     const bool resuming = cmd->count("--resume") > 0;
     TrainOptions o = resuming ? resumed_options(*cmd, *opts, *resume) : new_run_options(*cmd, *opts, *force);
+    if (!resuming && !o.val_speakers.empty() && cmd->count("--protocol") == 0) o.protocol = "speaker";
     o.progress = !*quiet;
     const TrainOutcome out = run_training(o, resuming);  // an interrupt ends in main(): 128 + signal
     if (!out.trained) {
       fmt::print("{}\nmodel:  {}\nreport: {}\n", out.why, out.model_path.string(), out.report_path.string());
       return;
     }
-    fmt::print("{}\ntest accuracy {:.2f} %  macro F1 {:.4f}\nmodel:  {}\nreport: {}\n", out.why,
+    fmt::print("{}\n{} accuracy {:.2f} %  macro F1 {:.4f}\nmodel:  {}\nreport: {}\n", out.why, out.evaluated_on,
                100 * out.test_accuracy, out.macro_f1, out.model_path.string(), out.report_path.string());
   });
 }

@@ -12,6 +12,7 @@
 #include "apps/train_run.h"
 #include "engine/core/error.h"
 #include "engine/core/version.h"
+#include "engine/cpu/blas_setup.h"
 
 namespace {
 // "ser trian ..." would otherwise be reported by CLI11 as "A subcommand is required".
@@ -28,6 +29,7 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ser::cpu::reexec_with_fast_blas_kernels(argv);  // OpenBLAS's generic fallback on new CPUs (blas_setup.h)
   CLI::App app{"ser: speech emotion recognition — train, evaluate and run a CNN on log-mel images"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("ser ") + ser::kVersion);

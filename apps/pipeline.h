@@ -16,7 +16,7 @@ namespace ser::app {
 
 struct CorpusOptions {
   std::vector<std::string> data_dirs;  // --data, repeatable
-  std::string corpus = "auto";         // --corpus: auto|ravdess|savee|tess|cremad|renamed (one, or one per --data)
+  std::string corpus = "auto";         // --corpus: auto|ravdess|savee|tess|cremad|emodb|renamed (one, or one per --data)
   std::string classes = "6";           // --classes: 6, 8, or a comma list
 };
 

@@ -29,7 +29,8 @@ nlohmann::json TrainOptions::to_json() const {
           {"out", out_dir.string()},  {"protocol", protocol},    {"epochs", epochs},
           {"batch", batch},           {"lr", lr},                {"patience", patience},
           {"seed", seed},             {"device", device},        {"cache", cache_dir},
-          {"threads", threads},       {"math", math}};
+          {"threads", threads},       {"math", math},            {"val_speakers", val_speakers},
+          {"test_speakers", test_speakers}};
 }
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
@@ -48,6 +49,8 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.cache_dir = j.at("cache").get<std::string>();
   o.threads = json_to_int(j.at("threads"), "run.json", "threads");
   o.math = j.value("math", std::string("fp32"));  // absent in run.json files of older versions
+  o.val_speakers = j.value("val_speakers", std::string());
+  o.test_speakers = j.value("test_speakers", std::string());
   SER_CHECK(o.math == "fp32" || o.math == "tf32", "math must be fp32 or tf32, got \"{}\"", o.math);
   return o;
 }
@@ -78,6 +81,14 @@ void validate(const TrainOptions& o) {
   SER_CHECK(o.threads >= 0 && o.threads <= kMaxThreads, "--threads must be in [0, {}] (0 = all cores), got {}",
             kMaxThreads, o.threads);
   SER_CHECK(!o.out_dir.empty(), "--out: empty path");
+  SER_CHECK(o.test_speakers.empty() || !o.val_speakers.empty(),
+            "--test-speakers needs --val-speakers too (the validation speakers choose the epochs to keep)");
+  if (!o.val_speakers.empty()) {
+    SER_CHECK(o.protocol == "speaker", "--val-speakers makes a speaker split; it cannot be combined with --protocol {}",
+              o.protocol);
+    data::parse_speaker_list(o.val_speakers);  // malformed lists are refused before any work
+    if (!o.test_speakers.empty()) data::parse_speaker_list(o.test_speakers);
+  }
   SER_CHECK(!o.corpus.data_dirs.empty(), "no corpus given: pass --data DIR (repeatable)");
   std::error_code ec;
   for (const std::string& dir : o.corpus.data_dirs) {
@@ -128,14 +139,31 @@ struct SplitData {
   train::Dataset train, validation, test;
   train::Normalization norm;
   std::vector<int64_t> test_rows;  // rows of the labelled set that form the test part
+  bool test_is_validation = false;  // named speakers without test speakers: report on validation
 };
 
+data::Split split_entries(const std::vector<data::ManifestEntry>& entries, const TrainOptions& o) {
+  if (o.val_speakers.empty()) {
+    const data::Split split = data::make_split(entries, data::parse_protocol(o.protocol), o.seed);
+    SER_CHECK(!split.train.empty() && !split.validation.empty() && !split.test.empty(),
+              "the {} split left an empty part (train {}, validation {}, test {}): the corpus is too small", o.protocol,
+              split.train.size(), split.validation.size(), split.test.size());
+    return split;
+  }
+  const data::Split split = data::named_speaker_split(
+      entries, data::parse_speaker_list(o.val_speakers),
+      o.test_speakers.empty() ? std::vector<std::string>{} : data::parse_speaker_list(o.test_speakers));
+  SER_CHECK(!split.train.empty(), "--val-speakers / --test-speakers name every speaker: nobody is left to train on");
+  return split;
+}
+
 SplitData make_split_data(const LabelledImages& all, const TrainOptions& o) {
-  const data::Split split = data::make_split(all.entries, data::parse_protocol(o.protocol), o.seed);
-  SER_CHECK(!split.train.empty() && !split.validation.empty() && !split.test.empty(),
-            "the {} split left an empty part (train {}, validation {}, test {}): the corpus is too small", o.protocol,
-            split.train.size(), split.validation.size(), split.test.size());
+  data::Split split = split_entries(all.entries, o);
   SplitData out;
+  if (split.test.empty()) {  // named validation speakers only: the final report is on them
+    split.test = split.validation;
+    out.test_is_validation = true;
+  }
   out.train = train::subset(all.data, split.train);
   out.validation = train::subset(all.data, split.validation);
   out.test = train::subset(all.data, split.test);
@@ -272,7 +300,8 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
   write_predictions(run / "predictions.tsv", all, split.test_rows, test, classes.names);
 
   ReportInput report;
-  report.title = fmt::format("{} protocol, test split of {} files (best epoch {} of {}{})", options.protocol,
+  report.title = fmt::format("{} protocol, {} of {} files (best epoch {} of {}{})", options.protocol,
+                             split.test_is_validation ? "validation speakers (no test speakers named)" : "test split",
                              split.test.size(), state.best_epoch, state.epochs_done,
                              state.stopped_early ? ", stopped early" : "");
   report.class_names = classes.names;
@@ -289,6 +318,7 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
   report.run_info["device"] = device_name(device);
   report.run_info["wall_seconds"] = wall_seconds;
   outcome.report_path = write_report(run, report);
+  outcome.evaluated_on = split.test_is_validation ? "validation" : "test";
   outcome.test_accuracy = metrics.accuracy;
   outcome.macro_f1 = metrics.macro_f1;
   return outcome;
@@ -346,8 +376,10 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   SplitData split = make_split_data(all, options);
   if (options.progress)
     fmt::print(stderr, "split ({}): train {}, validation {}, test {}{}\n", options.protocol, split.train.size(),
-               split.validation.size(), split.test.size(),
-               options.protocol == "seed" ? " (seed protocol: validation IS the test set, as in the notebook)" : "");
+               split.validation.size(), split.test_is_validation ? 0 : split.test.size(),
+               options.protocol == "seed"     ? " (seed protocol: validation IS the test set, as in the notebook)"
+               : split.test_is_validation ? " (no --test-speakers: the final report is on the validation speakers)"
+                                          : "");
   if (from_checkpoint) check_same_normalization(checkpoint_path, saved.normalization, split.norm);
 
   // 4. The run folder's first writes. From here a signal no longer exits at once (the

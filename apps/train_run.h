@@ -30,6 +30,10 @@ struct TrainOptions {
   CorpusOptions corpus;
   std::filesystem::path out_dir;     // the run folder (required)
   std::string protocol = "holdout";  // seed | holdout | speaker
+  // Named speakers (data/split.h parse_speaker_list): with val_speakers set, the split is
+  // these speakers to validation, test_speakers to test (may be empty: no test part), the
+  // rest to train; `protocol` is then "speaker".
+  std::string val_speakers, test_speakers;
   int epochs = 50;
   int batch = 16;
   double lr = 1e-3;
@@ -49,6 +53,7 @@ struct TrainOptions {
 struct TrainOutcome {
   bool trained = true;  // false: a resumed run that had nothing left to do (see `why`)
   std::string why;      // why training stopped, or why there was nothing to do (one line)
+  std::string evaluated_on = "test";  // the split test_accuracy and macro_f1 are measured on ("validation" without test speakers)
   double test_accuracy = 0;
   double macro_f1 = 0;
   std::filesystem::path model_path, report_path;

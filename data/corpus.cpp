@@ -33,8 +33,9 @@ CorpusKind parse_corpus_kind(const std::string& text) {
   if (s == "savee") return CorpusKind::Savee;
   if (s == "tess") return CorpusKind::Tess;
   if (s == "cremad" || s == "crema") return CorpusKind::CremaD;
+  if (s == "emodb" || s == "emo") return CorpusKind::EmoDb;
   if (s == "renamed") return CorpusKind::Renamed;
-  SER_FAIL("unknown corpus kind '{}': expected auto, ravdess, savee, tess, cremad or renamed", text);
+  SER_FAIL("unknown corpus kind '{}': expected auto, ravdess, savee, tess, cremad, emodb or renamed", text);
 }
 
 const char* corpus_name(CorpusKind kind) {
@@ -44,6 +45,7 @@ const char* corpus_name(CorpusKind kind) {
     case CorpusKind::Savee: return "savee";
     case CorpusKind::Tess: return "tess";
     case CorpusKind::CremaD: return "cremad";
+    case CorpusKind::EmoDb: return "emodb";
     case CorpusKind::Renamed: return "renamed";
   }
   return "?";
@@ -62,6 +64,7 @@ std::string canonical_emotion(const std::string& word) {
       {"surprised", "surprised"}, {"surprise", "surprised"},  {"sur", "surprised"},
       {"ps", "surprised"},      {"pleasantsurprise", "surprised"}, {"pleasantsurprised", "surprised"},
       {"pleasantsuprise", "surprised"}, {"pleasantsuprised", "surprised"},
+      {"boredom", "boredom"},
   };
   const auto it = kWords.find(squash(word));
   return it == kWords.end() ? std::string() : it->second;
@@ -84,7 +87,7 @@ ClassSet ClassSet::parse(const std::string& spec) {
     const std::string word = spec.substr(start, comma - start);
     const std::string name = canonical_emotion(word);
     SER_CHECK(!name.empty(), "class list '{}': '{}' is not an emotion (neutral, calm, happy, sad, angry, "
-              "fearful, disgust, surprised)", spec, word);
+              "fearful, disgust, surprised, boredom)", spec, word);
     SER_CHECK(std::find(set.names.begin(), set.names.end(), name) == set.names.end(),
               "class list '{}': '{}' appears twice", spec, name);
     set.names.push_back(name);

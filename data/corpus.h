@@ -1,7 +1,8 @@
 // Corpus vocabulary shared by the indexers, manifests and splits: which corpus a folder
 // holds (CorpusKind), which emotions a run classifies (ClassSet, in label-index order) and
 // one labelled file (ManifestEntry). Emotion words from every corpus are normalised to
-// eight canonical names: neutral calm happy sad angry fearful disgust surprised.
+// nine canonical names: neutral calm happy sad angry fearful disgust surprised, and
+// boredom (EMO-DB only; in no preset class set, so excluded like calm unless listed).
 #pragma once
 
 #include <filesystem>
@@ -10,9 +11,10 @@
 
 namespace ser::data {
 
-enum class CorpusKind { Auto, Ravdess, Savee, Tess, CremaD, Renamed };
+enum class CorpusKind { Auto, Ravdess, Savee, Tess, CremaD, EmoDb, Renamed };
 
-// "auto|ravdess|savee|tess|cremad|renamed" (case-insensitive; "crema-d" also accepted).
+// "auto|ravdess|savee|tess|cremad|emodb|renamed" (case-insensitive; "crema-d" and
+// "emo-db" also accepted).
 CorpusKind parse_corpus_kind(const std::string& text);
 const char* corpus_name(CorpusKind kind);
 

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <unordered_map>
 
+#include "data/audio_files.h"
 #include "data/content_hash.h"
 #include "data/name_schemes.h"
 #include "engine/core/error.h"
@@ -17,27 +17,6 @@ namespace ser::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool has_wav_extension(const fs::path& file) {
-  std::string ext = file.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".wav";
-}
-
-// Every .wav file under `folder`, sorted by path.
-std::vector<fs::path> list_wav_files(const fs::path& folder) {
-  SER_CHECK(fs::is_directory(folder), "data folder '{}' does not exist or is not a folder", folder.string());
-  std::vector<fs::path> files;
-  std::error_code ec;
-  const auto options = fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied;
-  for (fs::recursive_directory_iterator it(folder, options, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code status_ec;  // an unreadable entry is skipped, not fatal
-    if (it->is_regular_file(status_ec) && has_wav_extension(it->path())) files.push_back(it->path());
-  }
-  SER_CHECK(!ec, "cannot list data folder '{}': {}", folder.string(), ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 CorpusCounts& counts_for(IndexSummary& summary, const std::string& corpus) {
   for (auto& c : summary.corpora)
@@ -135,7 +114,7 @@ IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& fo
   SER_CHECK(classes.size() >= 2, "the class set needs at least two classes, has {}", classes.size());
   IndexResult result;
   for (const auto& [folder, kind] : folders) {
-    for (const fs::path& file : list_wav_files(folder)) {
+    for (const fs::path& file : list_audio_files(folder)) {
       const auto match = match_file_name(file, kind);
       const std::string corpus = match ? corpus_name(match->corpus) : kind == CorpusKind::Auto ? "unknown" : corpus_name(kind);
       CorpusCounts& counts = counts_for(result.summary, corpus);

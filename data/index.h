@@ -1,4 +1,5 @@
-// Corpus indexing: walks one or more --data folders, matches every .wav file name against
+// Corpus indexing: walks one or more --data folders, matches every audio file name (WAV,
+// FLAC, OGG, AIFF, ...: data/audio_files.h) against
 // the corpus schemes (name_schemes.h), keeps the files whose emotion is in the class set,
 // drops duplicate audio (same bytes under two names, counted once) and returns the
 // manifest entries with a per-corpus summary of what was seen, used and skipped.
@@ -18,7 +19,7 @@ namespace ser::data {
 // Counts for one corpus (or "unknown": names matching no scheme in an auto folder).
 struct CorpusCounts {
   std::string corpus;
-  int64_t files_seen = 0;  // .wav files attributed to this corpus
+  int64_t files_seen = 0;  // audio files attributed to this corpus
   int64_t used = 0;        // entries in the manifest
   int64_t excluded = 0;    // valid names whose emotion is not in the class set
   std::map<std::string, int64_t> excluded_by_label;  // emotion -> files
@@ -44,8 +45,8 @@ struct IndexResult {
 };
 
 // Indexes each (folder, kind) in order; files within a folder in sorted path order, so the
-// result is deterministic. Only .wav files (any case) are considered; other files are
-// ignored. Throws ser::Error if a folder does not exist or cannot be read.
+// result is deterministic. Only audio files (data/audio_files.h: .wav, .flac, .ogg, .aiff,
+// ..., any case) are considered; other files are ignored. Throws ser::Error if a folder does not exist or cannot be read.
 IndexResult index_corpora(const std::vector<std::pair<std::filesystem::path, CorpusKind>>& folders,
                           const ClassSet& classes, bool detect_duplicates = true);
 

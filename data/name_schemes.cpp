@@ -7,6 +7,8 @@
 #include <regex>
 #include <vector>
 
+#include "data/audio_files.h"
+
 namespace ser::data {
 namespace {
 
@@ -16,8 +18,6 @@ std::string upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
-
-bool is_wav(const fs::path& file) { return upper(file.extension().string()) == ".WAV"; }
 
 std::string parent_name(const fs::path& file) { return file.parent_path().filename().string(); }
 
@@ -74,7 +74,7 @@ std::optional<NameMatch> match_ravdess(const fs::path& file, bool require_actor_
   static const std::regex kActorFolder(R"(^actor_(\d+)$)", std::regex::icase);
   std::smatch m;
   const std::string stem = file.stem().string();
-  if (!is_wav(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
+  if (!has_audio_extension(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
   const int vocal_channel = std::stoi(m[2]), actor = std::stoi(m[7]);
   const std::string emotion = ravdess_emotion(std::stoi(m[3]));
   if (emotion.empty() || (vocal_channel != 1 && vocal_channel != 2)) return std::nullopt;
@@ -91,7 +91,7 @@ std::optional<NameMatch> match_ravdess(const fs::path& file, bool require_actor_
 std::optional<NameMatch> match_savee(const fs::path& file) {
   static const std::regex kFlat(R"(^([a-z]{2})_(sa|su|a|d|f|h|n)(\d+)$)", std::regex::icase);
   static const std::regex kNested(R"(^(sa|su|a|d|f|h|n)(\d+)$)", std::regex::icase);
-  if (!is_wav(file)) return std::nullopt;
+  if (!has_audio_extension(file)) return std::nullopt;
   const std::string stem = file.stem().string();
   std::smatch m;
   if (std::regex_match(stem, m, kFlat) && is_savee_speaker(m[1]))
@@ -103,7 +103,7 @@ std::optional<NameMatch> match_savee(const fs::path& file) {
 }
 
 std::optional<NameMatch> match_tess(const fs::path& file) {
-  if (!is_wav(file)) return std::nullopt;
+  if (!has_audio_extension(file)) return std::nullopt;
   const auto parts = split_on(file.stem().string(), '_');
   if (parts.size() < 2 || !is_tess_speaker(parts[0])) return std::nullopt;
   // OAF_<word>_<emotion>: the emotion may itself hold underscores ("pleasant_surprised").
@@ -121,17 +121,35 @@ std::optional<NameMatch> match_cremad(const fs::path& file) {
                                 std::regex::icase);
   std::smatch m;
   const std::string stem = file.stem().string();
-  if (!is_wav(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
+  if (!has_audio_extension(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
   const int actor = std::stoi(m[1]);
   if (actor < 1001 || actor > 1091) return std::nullopt;
   return NameMatch{CorpusKind::CremaD, "cremad:" + std::string(m[1]), canonical_emotion(m[3]), ""};
+}
+
+std::optional<NameMatch> match_emodb(const fs::path& file) {
+  static const std::regex kName(R"(^(\d{2})([ab]\d{2})([WLEAFTN])([a-z])$)");
+  std::smatch m;
+  const std::string stem = file.stem().string();
+  if (!has_audio_extension(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
+  std::string emotion;
+  switch (std::string(m[3])[0]) {
+    case 'W': emotion = "angry"; break;     // Wut / Aerger
+    case 'L': emotion = "boredom"; break;   // Langeweile
+    case 'E': emotion = "disgust"; break;   // Ekel
+    case 'A': emotion = "fearful"; break;   // Angst
+    case 'F': emotion = "happy"; break;     // Freude
+    case 'T': emotion = "sad"; break;       // Trauer
+    default: emotion = "neutral"; break;    // N
+  }
+  return NameMatch{CorpusKind::EmoDb, "emodb:" + std::string(m[1]), emotion, ""};
 }
 
 std::optional<NameMatch> match_renamed(const fs::path& file) {
   static const std::regex kName(R"(^(\d{1,6})-(\d{1,6})-(\d{1,6})-(\d{1,6})-(\d{1,6})-(\d{1,6})-(\d{1,6})$)");
   std::smatch m;
   const std::string stem = file.stem().string();
-  if (!is_wav(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
+  if (!has_audio_extension(file) || !std::regex_match(stem, m, kName)) return std::nullopt;
   const std::string emotion = ravdess_emotion(std::stoi(m[3]));
   if (emotion.empty()) return std::nullopt;
   return NameMatch{CorpusKind::Renamed, "renamed:" + parent_name(file) + ":" + std::string(m[7]), emotion, ""};
@@ -143,6 +161,7 @@ std::optional<NameMatch> match_file_name(const fs::path& file, CorpusKind kind) 
     case CorpusKind::Savee: return match_savee(file);
     case CorpusKind::Tess: return match_tess(file);
     case CorpusKind::CremaD: return match_cremad(file);
+    case CorpusKind::EmoDb: return match_emodb(file);
     case CorpusKind::Renamed: return match_renamed(file);
     case CorpusKind::Auto: break;
   }
@@ -150,6 +169,7 @@ std::optional<NameMatch> match_file_name(const fs::path& file, CorpusKind kind) 
   if (auto m = match_savee(file)) return m;
   if (auto m = match_tess(file)) return m;
   if (auto m = match_cremad(file)) return m;
+  if (auto m = match_emodb(file)) return m;
   return match_renamed(file);
 }
 

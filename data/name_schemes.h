@@ -3,8 +3,10 @@
 //   SAVEE    DC_a01.wav  or  AudioData/DC/a01.wav  (speaker DC/JE/JK/KL; a d f h n sa su)
 //   TESS     OAF_angry/OAF_back_angry.wav          (OAF/YAF; spelling and case vary)
 //   CREMA-D  1001_DFA_ANG_XX.wav                   (actor 1001..1091; ANG DIS FEA HAP NEU SAD)
+//   EMO-DB   03a01Fa.wav                           (speaker 03..16; text a01..b10; emotion W L E A F T N)
 //   renamed  MM-VV-EE-II-SS-RR-AA.wav              (any corpus hand-renamed to RAVDESS fields)
-// Each matcher looks at the file name and its parent folder only, and returns the
+// Any audio container libsndfile reads is accepted under these names (.wav, .flac, .ogg,
+// ...: data/audio_files.h), so a corpus converted to FLAC indexes as it is. Each matcher looks at the file name and its parent folder only, and returns the
 // canonical emotion and a speaker id unique across corpora, or nothing if the name does
 // not follow its scheme.
 #pragma once
@@ -31,11 +33,15 @@ std::optional<NameMatch> match_ravdess(const std::filesystem::path& file, bool r
 std::optional<NameMatch> match_savee(const std::filesystem::path& file);
 std::optional<NameMatch> match_tess(const std::filesystem::path& file);
 std::optional<NameMatch> match_cremad(const std::filesystem::path& file);
+// Berlin EMO-DB: SS (speaker, 2 digits) + text code ([ab]NN) + emotion letter + version
+// letter. W anger, L boredom, E disgust (Ekel), A fear (Angst), F happiness (Freude),
+// T sadness (Trauer), N neutral. Speaker id "emodb:SS".
+std::optional<NameMatch> match_emodb(const std::filesystem::path& file);
 // Renamed files: label = third field; speaker = "renamed:<parent folder>:<last field>".
 std::optional<NameMatch> match_renamed(const std::filesystem::path& file);
 
 // The matcher for `kind`; for CorpusKind::Auto the first scheme that matches, tried in the
-// order RAVDESS (in Actor_NN folders), SAVEE, TESS, CREMA-D, renamed.
+// order RAVDESS (in Actor_NN folders), SAVEE, TESS, CREMA-D, EMO-DB, renamed.
 std::optional<NameMatch> match_file_name(const std::filesystem::path& file, CorpusKind kind);
 
 // RAVDESS's emotion field: code 1..8 <-> canonical name ("neutral" .. "surprised").

@@ -7,6 +7,9 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "engine/core/error.h"
 #include "engine/core/random.h"
@@ -154,6 +157,108 @@ const char* protocol_name(Protocol protocol) {
     case Protocol::Speaker: return "speaker";
   }
   return "?";
+}
+
+namespace {
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trimmed(const std::string& s) {
+  const std::size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// "Actor_17" -> ("Actor_", "17"); no trailing digits -> ("Actor_x", "").
+std::pair<std::string, std::string> split_trailing_number(const std::string& id) {
+  std::size_t k = id.size();
+  while (k > 0 && std::isdigit(static_cast<unsigned char>(id[k - 1]))) --k;
+  return {id.substr(0, k), id.substr(k)};
+}
+
+constexpr std::size_t kMaxSpeakerIds = 10000;
+
+// "A..B" -> A, ..., B over the trailing number of A.
+void expand_range(const std::string& item, std::size_t dots, std::vector<std::string>& out) {
+  const std::string first = item.substr(0, dots), last = item.substr(dots + 2);
+  const auto [prefix, from_digits] = split_trailing_number(first);
+  const auto [last_prefix, to_digits] = split_trailing_number(last);
+  SER_CHECK(!from_digits.empty() && !to_digits.empty() && (last_prefix.empty() || lowercase(last_prefix) == lowercase(prefix)),
+            "speaker range '{}': expected FIRST..LAST over a trailing number, like Actor_17..Actor_20 or Actor_17..20",
+            item);
+  SER_CHECK(from_digits.size() <= 9 && to_digits.size() <= 9, "speaker range '{}': numbers too long", item);
+  const long from = std::stol(from_digits), to = std::stol(to_digits);
+  SER_CHECK(from <= to, "speaker range '{}' runs backwards ({} > {})", item, from, to);
+  SER_CHECK(static_cast<std::size_t>(to - from) < kMaxSpeakerIds, "speaker range '{}' names more than {} speakers",
+            item, kMaxSpeakerIds);
+  for (long n = from; n <= to; ++n)
+    out.push_back(fmt::format("{}{:0{}d}", prefix, n, static_cast<int>(from_digits.size())));
+}
+
+std::string speaker_sample(const std::set<std::string>& speakers) {
+  std::string out;
+  std::size_t shown = 0;
+  for (const auto& s : speakers) {
+    if (shown++ == 8) return out + fmt::format(", ... ({} in all)", speakers.size());
+    out += (out.empty() ? "" : ", ") + s;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> parse_speaker_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = trimmed(text.substr(start, comma - start));
+    SER_CHECK(!item.empty(), "speaker list '{}': empty entry (expected ids like Actor_17 or ranges like "
+              "Actor_17..Actor_20, separated by commas)", text);
+    const std::size_t dots = item.find("..");
+    if (dots == std::string::npos) out.push_back(item);
+    else expand_range(item, dots, out);
+    SER_CHECK(out.size() <= kMaxSpeakerIds, "speaker list '{}' names more than {} speakers", text, kMaxSpeakerIds);
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool speaker_matches(const std::string& item, const std::string& speaker) {
+  const std::string a = lowercase(item), s = lowercase(speaker);
+  if (a == s) return true;
+  const std::size_t colon = s.find(':');
+  return colon != std::string::npos && a == s.substr(colon + 1);
+}
+
+Split named_speaker_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
+                          const std::vector<std::string>& test) {
+  std::set<std::string> speakers;
+  for (const auto& e : entries) speakers.insert(e.speaker);
+  auto matched = [&](const std::vector<std::string>& items, const char* option) {
+    std::set<std::string> chosen;
+    std::vector<std::string> missing;
+    for (const auto& item : items) {
+      bool any = false;
+      for (const auto& s : speakers)
+        if (speaker_matches(item, s)) chosen.insert(s), any = true;
+      if (!any) missing.push_back(item);
+    }
+    SER_CHECK(missing.empty(), "{}: no speaker {} in the corpus (its speakers: {})", option, fmt::join(missing, ", "),
+              speaker_sample(speakers));
+    return chosen;
+  };
+  const std::set<std::string> val = matched(validation, "--val-speakers"), tst = matched(test, "--test-speakers");
+  for (const auto& s : val)
+    SER_CHECK(tst.count(s) == 0, "speaker {} is named in both --val-speakers and --test-speakers", s);
+  Split split;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& s = entries[i].speaker;
+    (val.count(s) ? split.validation : tst.count(s) ? split.test : split.train).push_back(static_cast<int64_t>(i));
+  }
+  return split;  // indices ascend: already sorted
 }
 
 Split make_split(const std::vector<ManifestEntry>& entries, Protocol protocol, uint64_t seed,

@@ -4,6 +4,8 @@
 //   holdout  stratified train/validation/test (default 70/15/15)
 //   speaker  speaker-disjoint train/validation/test: every speaker in exactly one part,
 //            speakers assigned greedily so each part's class mix follows its target
+//   named    speaker-disjoint, the user names the validation and test speakers
+//            (named_speaker_split); everyone else trains
 #pragma once
 
 #include <cstdint>
@@ -31,5 +33,23 @@ struct Split {
 // ser::Error for fractions outside [0, 1) summing to >= 1, or too few speakers.
 Split make_split(const std::vector<ManifestEntry>& entries, Protocol protocol, uint64_t seed,
                  double validation_fraction = 0.15, double test_fraction = 0.15);
+
+// A --val-speakers / --test-speakers value: comma-separated speaker ids, each either whole
+// ("ravdess:Actor_17"), without its corpus ("Actor_17", "1001", "03") or a range over a
+// trailing number ("Actor_17..Actor_20", "Actor_17..20", "cremad:1001..1010"; zero padding
+// as in the first id). Returns the ids with ranges expanded, in order. Throws ser::Error
+// naming the item for an empty item, a malformed or descending range, or one of over 10000 ids.
+std::vector<std::string> parse_speaker_list(const std::string& text);
+
+// True when speaker id `item` (from parse_speaker_list) names the manifest speaker
+// `speaker` ("ravdess:Actor_17"): equal to it, or to the part after its corpus prefix;
+// case-insensitive.
+bool speaker_matches(const std::string& item, const std::string& speaker);
+
+// Entries of the `validation` speakers to validation, of the `test` speakers to test, the
+// rest to train (each part sorted). Throws ser::Error, naming the items and the speakers
+// the manifest has, for an id that matches no speaker, or a speaker named in both lists.
+Split named_speaker_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
+                          const std::vector<std::string>& test);
 
 }  // namespace ser::data

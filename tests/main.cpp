@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "engine/cpu/blas_setup.h"
 #include "support/gpu.h"
 
 namespace ser::test {
@@ -16,6 +17,7 @@ std::string current_test_name() {
 }  // namespace ser::test
 
 int main(int argc, char** argv) {
+  ser::cpu::reexec_with_fast_blas_kernels(argv);  // OpenBLAS's generic fallback on new CPUs (blas_setup.h)
   doctest::Context context(argc, argv);
   const int status = context.run();
   if (const int skipped = ser::test::gpu_skip_count(); skipped > 0)

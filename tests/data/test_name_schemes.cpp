@@ -116,7 +116,7 @@ TEST_CASE("names: corpus kinds, emotion words and class sets") {
   CHECK(parse_corpus_kind("Ravdess") == CorpusKind::Ravdess);
   CHECK(parse_corpus_kind("auto") == CorpusKind::Auto);
   CHECK(std::string(corpus_name(parse_corpus_kind("renamed"))) == "renamed");
-  CHECK_THROWS_WITH_AS(parse_corpus_kind("emodb"), doctest::Contains("emodb"), Error);
+  CHECK_THROWS_WITH_AS(parse_corpus_kind("iemocap"), doctest::Contains("emodb"), Error);
   CHECK(canonical_emotion("Pleasant_Surprised") == "surprised");
   CHECK(canonical_emotion("FEA") == "fearful");
   CHECK(canonical_emotion("bored").empty());
