@@ -75,11 +75,12 @@ void register_demo(CLI::App& app) {
     TrainOptions topts;
     topts.corpus.data_dirs = {corpus.string()};
     topts.out_dir = root / "run";
-    topts.epochs = args->epochs;
-    topts.patience = args->epochs;  // the demo always runs every epoch
+    topts.recipe.epochs = args->epochs;
+    topts.recipe.patience = args->epochs;  // the demo always runs every epoch
     topts.cache_dir = (root / "cache").string();
     topts.device = args->device;
-    say("2/4 training ({} epochs, holdout protocol) into {}\n", topts.epochs, topts.out_dir.string());
+    say("2/4 training ({} recipe, {} epochs, holdout protocol) into {}\n", topts.recipe.name, topts.recipe.epochs,
+        topts.out_dir.string());
     const TrainOutcome outcome = run_training(topts, false);
 
     data::DemoCorpusOptions uopts = copts;

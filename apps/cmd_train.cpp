@@ -6,6 +6,8 @@
 #include <fstream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/run_folder.h"
@@ -15,10 +17,93 @@
 namespace ser::app {
 namespace {
 
+// The recipe options of `ser train`, as given: a field is applied only when its option
+// was on the command line (CLI::App::count), over the recipe --recipe names.
+struct RecipeArgs {
+  std::string recipe = train::Recipe::default_name();
+  int epochs = 0, batch = 0, patience = 0;
+  double lr = 0, weight_decay = 0, label_smoothing = 0;
+  std::string lr_schedule, augment, sampling, keep, head;
+};
+
+// --recipe NAME (robust, seed) or a recipe .json file (a run.json's "recipe" object).
+train::Recipe base_recipe(const std::string& recipe) {
+  if (recipe.size() > 5 && recipe.substr(recipe.size() - 5) == ".json") {
+    std::ifstream in(recipe);
+    SER_CHECK(in.good(), "--recipe {}: cannot open the file", recipe);
+    try {
+      return nlohmann::json::parse(in).get<train::Recipe>();
+    } catch (const nlohmann::json::exception& e) {
+      SER_FAIL("--recipe {}: malformed recipe ({})", recipe, e.what());
+    } catch (const Error& e) {
+      throw Error(fmt::format("--recipe {}: {}", recipe, e.message()));
+    }
+  }
+  return train::Recipe::named(recipe);
+}
+
+train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
+  train::Recipe r = base_recipe(a.recipe);
+  auto given = [&](const char* option) { return cmd.count(option) > 0; };
+  if (given("--epochs")) r.epochs = a.epochs;
+  if (given("--batch")) r.batch = a.batch;
+  if (given("--patience")) r.patience = a.patience;
+  if (given("--lr")) r.lr = a.lr;
+  if (given("--weight-decay")) r.weight_decay = a.weight_decay;
+  if (given("--lr-schedule")) r.lr_schedule = a.lr_schedule;
+  if (given("--augment")) r.augment = train::AugmentConfig::parse(a.augment);
+  if (given("--label-smoothing")) r.label_smoothing = a.label_smoothing;
+  if (given("--sampling")) r.sampling = a.sampling;
+  if (given("--keep")) r.keep = a.keep;
+  if (given("--head")) r.architecture.head = a.head;
+  r.validate();
+  return r;
+}
+
+void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
+  const std::string from_recipe = " (default: the recipe's)";
+  cmd.add_option("--recipe", a.recipe,
+                 "How to train: robust (the default: global-average-pooling head, AdamW with a one-cycle schedule, "
+                 "SpecAugment masks and time shifts, label smoothing; chosen on unseen speakers, docs/RECIPES.md), "
+                 "seed (the Keras notebook exactly), or a recipe .json file (a run.json's \"recipe\"). The "
+                 "options below override single fields")
+      ->capture_default_str();
+  cmd.add_option("--epochs", a.epochs, "Maximum epochs" + from_recipe)->transform(integer_in(1, kMaxEpochs));
+  cmd.add_option("--batch", a.batch, "Batch size" + from_recipe)->transform(integer_in(1, kMaxBatch));
+  cmd.add_option("--lr", a.lr, "Learning rate (the peak of a one-cycle schedule)" + from_recipe)
+      ->transform(number_between_exclusive(0, kMaxLearningRate));
+  cmd.add_option("--lr-schedule", a.lr_schedule,
+                 "constant, or onecycle (warm up to --lr over the first 30 % of steps, then cosine decay to lr/250000; "
+                 "PyTorch's OneCycleLR)" + from_recipe)
+      ->check(CLI::IsMember({"constant", "onecycle"}));
+  cmd.add_option("--weight-decay", a.weight_decay,
+                 "Decoupled weight decay (AdamW; 0 = Adam): each step w -= w * lr * decay" + from_recipe)
+      ->transform(number_between_exclusive(-1e-300, 1));
+  cmd.add_option("--augment", a.augment,
+                 "Training-image augmentation: none, or comma-separated time-masks=COUNTxMAXWIDTH, "
+                 "freq-masks=COUNTxMAXWIDTH (SpecAugment), shift=MAXFRAMES (circular time shift), mixup=ALPHA, "
+                 "e.g. time-masks=2x16,freq-masks=2x16,shift=16" + from_recipe);
+  cmd.add_option("--label-smoothing", a.label_smoothing, "Label smoothing in [0, 1)" + from_recipe)
+      ->transform(number_between_exclusive(-1e-300, 1));
+  cmd.add_option("--sampling", a.sampling,
+                 "shuffle (every file once per epoch) or balanced (classes drawn equally often)" + from_recipe)
+      ->check(CLI::IsMember({"shuffle", "balanced"}));
+  cmd.add_option("--keep", a.keep,
+                 "Which weights the run ends with: best (highest validation accuracy) or last (final epoch)" +
+                     from_recipe)
+      ->check(CLI::IsMember({"best", "last"}));
+  cmd.add_option("--head", a.head, "flatten (the notebook's 9216 -> dense) or gap (global average pooling)" + from_recipe)
+      ->check(CLI::IsMember({"flatten", "gap"}));
+  cmd.add_option("--patience", a.patience,
+                 "Early stopping: epochs without a better validation accuracy" + from_recipe)
+      ->transform(integer_in(1, kMaxEpochs));
+}
+
 // A new run: the default run folder is a fresh one under runs/, so running `ser train`
 // twice never meets the first run's folder.
-TrainOptions new_run_options(const CLI::App& cmd, const TrainOptions& given, bool force) {
+TrainOptions new_run_options(const CLI::App& cmd, const TrainOptions& given, const RecipeArgs& recipe, bool force) {
   TrainOptions o = given;
+  o.recipe = resolve_recipe(cmd, recipe);
   if (cmd.count("--out") > 0) {
     SER_CHECK(!o.out_dir.empty(), "--out: empty path");
   } else {
@@ -44,11 +129,13 @@ void resolve_stored_paths(TrainOptions& o, const std::filesystem::path& run_json
 }
 
 // A resumed run: run.json's options, with those that may change taken from the command line.
-TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, const std::string& resume) {
+TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, const RecipeArgs& recipe,
+                             const std::string& resume) {
   SER_CHECK(!resume.empty(), "--resume: empty path");
   // Options that define the experiment cannot change under a resumed run.
-  for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--batch", "--lr", "--seed", "--classes",
-                            "--val-speakers", "--test-speakers", "--force"})
+  for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
+                            "--classes", "--val-speakers", "--test-speakers", "--lr-schedule", "--weight-decay",
+                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
               "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)", fixed,
               resume);
@@ -66,8 +153,13 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
   }
   resolve_stored_paths(o, run_json);
   o.out_dir = resume;
-  if (cmd.count("--epochs") > 0) o.epochs = given.epochs;
-  if (cmd.count("--patience") > 0) o.patience = given.patience;
+  if (cmd.count("--epochs") > 0) {
+    SER_CHECK(o.recipe.lr_schedule == "constant" || recipe.epochs == o.recipe.epochs,
+              "--epochs cannot change when resuming this run: its one-cycle learning-rate schedule was laid out for "
+              "{} epochs (start a new run for longer training)", o.recipe.epochs);
+    o.recipe.epochs = recipe.epochs;
+  }
+  if (cmd.count("--patience") > 0) o.recipe.patience = recipe.patience;
   if (cmd.count("--device") > 0) o.device = given.device;
   if (cmd.count("--math") > 0) o.math = given.math;
   if (cmd.count("--cache") > 0) o.cache_dir = given.cache_dir;
@@ -79,6 +171,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
 
 void register_train(CLI::App& app) {
   auto opts = std::make_shared<TrainOptions>();
+  auto recipe = std::make_shared<RecipeArgs>();
   auto resume = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
   auto force = std::make_shared<bool>(false);
@@ -102,12 +195,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--test-speakers", opts->test_speakers,
                   "Speakers held out for the final test (same form; needs --val-speakers). Without it the final "
                   "report is on the validation speakers");
-  cmd->add_option("--epochs", opts->epochs, "Maximum epochs")->transform(integer_in(1, kMaxEpochs))->capture_default_str();
-  cmd->add_option("--batch", opts->batch, "Batch size")->transform(integer_in(1, kMaxBatch))->capture_default_str();
-  cmd->add_option("--lr", opts->lr, "Adam learning rate")->transform(number_between_exclusive(0, kMaxLearningRate))->capture_default_str();
-  cmd->add_option("--patience", opts->patience, "Early stopping: epochs without a better validation accuracy")
-      ->transform(integer_in(1, kMaxEpochs))
-      ->capture_default_str();
+  add_recipe_options(*cmd, *recipe);
   cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")
       ->transform(unsigned_64bit())
       ->capture_default_str();
@@ -130,9 +218,10 @@ void register_train(CLI::App& app) {
                 "Replace the run already in --out: its own files (run.json, checkpoint, model, reports) are "
                 "deleted first, nothing else");
   cmd->add_flag("--quiet", *quiet, "No progress output");
-  cmd->callback([cmd, opts, resume, quiet, force] {
+  cmd->callback([cmd, opts, recipe, resume, quiet, force] {
     const bool resuming = cmd->count("--resume") > 0;
-    TrainOptions o = resuming ? resumed_options(*cmd, *opts, *resume) : new_run_options(*cmd, *opts, *force);
+    TrainOptions o = resuming ? resumed_options(*cmd, *opts, *recipe, *resume)
+                              : new_run_options(*cmd, *opts, *recipe, *force);
     if (!resuming && !o.val_speakers.empty() && cmd->count("--protocol") == 0) o.protocol = "speaker";
     o.progress = !*quiet;
     const TrainOutcome out = run_training(o, resuming);  // an interrupt ends in main(): 128 + signal

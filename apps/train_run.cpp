@@ -26,8 +26,7 @@ namespace fs = std::filesystem;
 
 nlohmann::json TrainOptions::to_json() const {
   return {{"data", corpus.data_dirs}, {"corpus", corpus.corpus}, {"classes", corpus.classes},
-          {"out", out_dir.string()},  {"protocol", protocol},    {"epochs", epochs},
-          {"batch", batch},           {"lr", lr},                {"patience", patience},
+          {"out", out_dir.string()},  {"protocol", protocol},    {"recipe", recipe},
           {"seed", seed},             {"device", device},        {"cache", cache_dir},
           {"threads", threads},       {"math", math},            {"val_speakers", val_speakers},
           {"test_speakers", test_speakers}};
@@ -40,10 +39,15 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.corpus.classes = j.at("classes").get<std::string>();
   o.out_dir = j.at("out").get<std::string>();
   o.protocol = j.at("protocol").get<std::string>();
-  o.epochs = json_to_int(j.at("epochs"), "run.json", "epochs");
-  o.batch = json_to_int(j.at("batch"), "run.json", "batch");
-  o.lr = json_to_double(j.at("lr"), "run.json", "lr");
-  o.patience = json_to_int(j.at("patience"), "run.json", "patience");
+  if (j.contains("recipe")) {
+    o.recipe = j.at("recipe").get<train::Recipe>();
+  } else {  // run.json of a version before recipes: the notebook's loop with its numbers
+    o.recipe = train::Recipe::named("seed");
+    o.recipe.epochs = json_to_int(j.at("epochs"), "run.json", "epochs");
+    o.recipe.batch = json_to_int(j.at("batch"), "run.json", "batch");
+    o.recipe.lr = json_to_double(j.at("lr"), "run.json", "lr");
+    o.recipe.patience = json_to_int(j.at("patience"), "run.json", "patience");
+  }
   o.seed = json_to_uint64(j.at("seed"), "run.json", "seed");
   o.device = j.at("device").get<std::string>();
   o.cache_dir = j.at("cache").get<std::string>();
@@ -74,10 +78,12 @@ namespace {
 
 // Option values, and the kind of every path: nothing is created or written here.
 void validate(const TrainOptions& o) {
-  SER_CHECK(o.epochs >= 1 && o.epochs <= kMaxEpochs, "--epochs must be in [1, {}], got {}", kMaxEpochs, o.epochs);
-  SER_CHECK(o.batch >= 1 && o.batch <= kMaxBatch, "--batch must be in [1, {}], got {}", kMaxBatch, o.batch);
-  SER_CHECK(o.lr > 0 && o.lr < kMaxLearningRate, "--lr must be in (0, {}), got {}", kMaxLearningRate, o.lr);
-  SER_CHECK(o.patience >= 1, "--patience must be at least 1, got {}", o.patience);
+  const train::Recipe& r = o.recipe;
+  SER_CHECK(r.epochs >= 1 && r.epochs <= kMaxEpochs, "--epochs must be in [1, {}], got {}", kMaxEpochs, r.epochs);
+  SER_CHECK(r.batch >= 1 && r.batch <= kMaxBatch, "--batch must be in [1, {}], got {}", kMaxBatch, r.batch);
+  SER_CHECK(r.lr > 0 && r.lr < kMaxLearningRate, "--lr must be in (0, {}), got {}", kMaxLearningRate, r.lr);
+  SER_CHECK(r.patience >= 1, "--patience must be at least 1, got {}", r.patience);
+  r.validate();
   SER_CHECK(o.threads >= 0 && o.threads <= kMaxThreads, "--threads must be in [0, {}] (0 = all cores), got {}",
             kMaxThreads, o.threads);
   SER_CHECK(!o.out_dir.empty(), "--out: empty path");
@@ -190,7 +196,7 @@ void write_predictions(const fs::path& path, const LabelledImages& all, const st
 // Model, optimiser, generator and training state of one run, on one device.
 struct Learner {
   Learner(const nn::Architecture& arch, Device device, const TrainOptions& o)
-      : model(arch, device), adam(nn::AdamConfig{o.lr}, model.parameter_count(), device), generator(o.seed) {
+      : model(arch, device), adam(o.recipe.adam_config(0), model.parameter_count(), device), generator(o.seed) {
     model.set_allow_tf32(o.math == "tf32");
   }
   nn::Model model;
@@ -225,12 +231,12 @@ train::ModelInfo restore_checkpoint(const fs::path& path, const std::vector<std:
 // A run stopped early under a smaller patience continues when --patience now allows more
 // epochs without improvement (the counters in the state are those of the uninterrupted run).
 void apply_new_patience(train::TrainState& state, const TrainOptions& o) {
-  if (state.stopped_early && o.patience > state.epochs_without_improvement) state.stopped_early = false;
+  if (state.stopped_early && o.recipe.patience > state.epochs_without_improvement) state.stopped_early = false;
 }
 
 // Why a restored run has no epoch left to train ("" when it has), with what to pass.
 std::string nothing_left(const train::TrainState& state, const TrainOptions& o, const fs::path& run) {
-  const bool epochs_used = state.epochs_done >= o.epochs;
+  const bool epochs_used = state.epochs_done >= o.recipe.epochs;
   if (!epochs_used && !state.stopped_early) return "";
   std::vector<std::string> pass;
   if (epochs_used) pass.push_back(fmt::format("--epochs N larger than {}", state.epochs_done));
@@ -341,7 +347,9 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
       resume ? fmt::format("interrupted before training resumed; continue with `ser train --resume {}`", run.string())
              : fmt::format("interrupted before training started; nothing was written to {}", run.string()));
 
-  Learner learner(nn::Architecture::seed(static_cast<int>(classes.names.size())), device, options);
+  nn::Architecture architecture = options.recipe.architecture;
+  architecture.classes = static_cast<int>(classes.names.size());
+  Learner learner(architecture, device, options);
   const fs::path checkpoint_path = run / "checkpoint.safetensors";
   const bool from_checkpoint = resume && fs::exists(checkpoint_path);
   train::ModelInfo saved;
@@ -388,11 +396,10 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   start_writing(run, options, resume, from_checkpoint, index.entries);
 
   // 5. Train; a checkpoint after every epoch, and a stop there after SIGINT / SIGTERM.
-  train::TrainConfig tcfg;
-  tcfg.epochs = options.epochs;
-  tcfg.batch = options.batch;
-  tcfg.patience = options.patience;
+  train::TrainConfig tcfg = options.recipe.train_config();
   tcfg.progress = options.progress;
+  const int64_t steps_per_epoch = (split.train.size() + tcfg.batch - 1) / tcfg.batch;
+  learner.adam.set_schedule(options.recipe.adam_config(steps_per_epoch).schedule);
   const train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm};
   train::Trainer trainer(learner.model, learner.adam, learner.generator, tcfg);
   trainer.fit(split.train, split.validation, learner.state, [&](const train::TrainState& s) {

@@ -17,6 +17,7 @@
 
 #include "apps/pipeline.h"
 #include "engine/core/error.h"
+#include "engine/train/recipe.h"
 
 namespace ser::app {
 
@@ -34,10 +35,9 @@ struct TrainOptions {
   // these speakers to validation, test_speakers to test (may be empty: no test part), the
   // rest to train; `protocol` is then "speaker".
   std::string val_speakers, test_speakers;
-  int epochs = 50;
-  int batch = 16;
-  double lr = 1e-3;
-  int patience = 10;
+  // How the model is trained (architecture, optimizer, loop, augmentation): a named recipe
+  // with the command line's overrides applied (`ser train --recipe NAME --epochs N ...`).
+  train::Recipe recipe = train::Recipe::named(train::Recipe::default_name());
   uint64_t seed = 42;
   std::string device = "auto";       // auto | cpu | cuda
   std::string math = "fp32";         // fp32 | tf32 (GPU convolution / dense math)
@@ -47,6 +47,8 @@ struct TrainOptions {
   ExistingRun existing_run = ExistingRun::replace;  // not saved in run.json
 
   nlohmann::json to_json() const;
+  // run.json of any version: one without "recipe" (before recipes existed) is the seed
+  // recipe with its "epochs", "batch", "lr" and "patience".
   static TrainOptions from_json(const nlohmann::json& j);
 };
 

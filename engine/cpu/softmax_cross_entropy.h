@@ -50,4 +50,36 @@ double softmax_cross_entropy(T* probs, T* dlogits, const T* logits, const int32_
   return total / N;
 }
 
+// Soft targets: label smoothing and mixup. Row n's target distribution is
+//   t[k] = (1 - smoothing) * (lambda[n] * [k == a[n]] + (1 - lambda[n]) * [k == b[n]]) + smoothing / K
+// (PyTorch's cross_entropy(label_smoothing=...) applied to a mixup pair), and
+//   loss = mean_n(logsumexp(z[n]) - sum_k t[k] z[n, k]),  dlogits = (probs - t) / N  (OVERWRITTEN).
+// labels_a, labels_b: (N) in [0, K); lambda: (N) in [0, 1], or null for all 1 (no mixup).
+// With smoothing 0 and no mixup this is softmax_cross_entropy exactly (same bits).
+template <typename T>
+double target_probability(int k, int32_t a, int32_t b, double lambda, double smoothing, int K) {
+  const double hard = (k == a ? lambda : 0.0) + (k == b ? 1.0 - lambda : 0.0);
+  return smoothing == 0.0 ? hard : (1.0 - smoothing) * hard + smoothing / K;
+}
+
+template <typename T>
+double softmax_cross_entropy_soft(T* probs, T* dlogits, const T* logits, const int32_t* labels_a,
+                                  const int32_t* labels_b, const float* lambda, double smoothing, int N, int K) {
+  double total = 0.0;
+  for (int n = 0; n < N; ++n) {
+    const T* z = logits + static_cast<int64_t>(n) * K;
+    const double log_sum = log_sum_exp(z, K);
+    const double l = lambda ? static_cast<double>(lambda[n]) : 1.0;
+    const int32_t a = labels_a[n], b = labels_b ? labels_b[n] : labels_a[n];
+    for (int k = 0; k < K; ++k) {
+      const double t = target_probability<T>(k, a, b, l, smoothing, K);
+      total += t * (log_sum - z[k]);
+      const double p = std::exp(z[k] - log_sum);
+      probs[static_cast<int64_t>(n) * K + k] = static_cast<T>(p);
+      if (dlogits != nullptr) dlogits[static_cast<int64_t>(n) * K + k] = static_cast<T>((p - t) / N);
+    }
+  }
+  return total / N;
+}
+
 }  // namespace ser::cpu

@@ -3,6 +3,7 @@
 //   ReLU         own kernels (kernels/activation.h)
 //   MaxPool2d    own kernels, first maximum in row-major order (kernels/maxpool.h)
 //   Flatten      a device-to-device copy (NCHW is already C,H,W order)
+//   GlobalAvgPool2d  own kernels (kernels/global_avg_pool.h), double sums as the CPU
 //   Dense        cuBLAS SGEMM (strict FP32 / TF32 per CudaContext::set_math_mode) + bias kernels
 //   Dropout      the Philox kernels (kernels/dropout.h: the CPU's masks), or an injected mask
 // All work is queued on the layer's CudaContext stream; nothing synchronises.
@@ -15,6 +16,7 @@
 #include "kernels/channel_ops.h"
 #include "kernels/device_array.h"
 #include "kernels/dropout.h"
+#include "kernels/global_avg_pool.h"
 #include "kernels/maxpool.h"
 
 namespace ser::cuda {
@@ -139,6 +141,19 @@ void Flatten<float>::backward_cuda(const float* dy, float* dx) {
   if (dx != nullptr)
     CUDA_CHECK(cudaMemcpyAsync(dx, dy, sizeof(float) * this->input_shape().numel(), cudaMemcpyDeviceToDevice,
                                this->cuda_context().stream()));
+}
+
+// ---- GlobalAvgPool2d ----------------------------------------------------------------
+template <>
+void GlobalAvgPool2d<float>::forward_cuda(const float* x, float* y, Mode) {
+  const Shape& s = this->input_shape();
+  kernels::global_avg_pool_forward(y, x, s[0] * s[1], s[2] * s[3], this->cuda_context().stream());
+}
+
+template <>
+void GlobalAvgPool2d<float>::backward_cuda(const float* dy, float* dx) {
+  const Shape& s = this->input_shape();
+  if (dx != nullptr) kernels::global_avg_pool_backward(dx, dy, s[0] * s[1], s[2] * s[3], this->cuda_context().stream());
 }
 
 // ---- Dense --------------------------------------------------------------------------

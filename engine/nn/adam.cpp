@@ -13,6 +13,8 @@ Adam::Adam(AdamConfig cfg, int64_t parameter_count, Device device)
   SER_CHECK(parameter_count > 0, "Adam: parameter count {} must be positive", parameter_count);
   SER_CHECK(cfg.lr > 0 && cfg.beta1 >= 0 && cfg.beta1 < 1 && cfg.beta2 >= 0 && cfg.beta2 < 1 && cfg.epsilon > 0,
             "Adam: invalid config lr={} beta1={} beta2={} epsilon={}", cfg.lr, cfg.beta1, cfg.beta2, cfg.epsilon);
+  SER_CHECK(cfg.weight_decay >= 0 && cfg.weight_decay < 1, "Adam: weight decay {} must lie in [0, 1)", cfg.weight_decay);
+  cfg_.schedule.max_lr = cfg.lr;
   m_ = Tensor(Shape{count_}, device);
   v_ = Tensor(Shape{count_}, device);
 }
@@ -30,13 +32,20 @@ void Adam::step(Tensor& params, const Tensor& grads) {
     // parameters can be read back with plain copies.
     cuda::CudaContext& ctx = cuda::default_context();
     cuda::wait_for_legacy_stream(ctx);
+    SER_CHECK(cfg_.weight_decay == 0.0 && cfg_.schedule.kind == LrScheduleKind::Constant,
+              "Adam::step on CUDA: weight decay and learning-rate schedules are not implemented on the GPU yet");
     cuda::adam_step(ctx, params.data(), grads.data(), m_.data(), v_.data(), count_, cfg_.lr, cfg_.beta1, cfg_.beta2,
                     cfg_.epsilon, t_);
     cuda::synchronize(ctx);
     return;
   }
-  cpu::adam_step(params.data(), m_.data(), v_.data(), grads.data(), count_, cfg_.lr, cfg_.beta1, cfg_.beta2,
-                 cfg_.epsilon, t_);
+  cpu::adam_step(params.data(), m_.data(), v_.data(), grads.data(), count_, lr_of_step(t_), cfg_.beta1, cfg_.beta2,
+                 cfg_.epsilon, t_, cfg_.weight_decay);
+}
+
+void Adam::set_schedule(LrSchedule schedule) {
+  schedule.max_lr = cfg_.lr;
+  cfg_.schedule = schedule;
 }
 
 void Adam::set_steps(int64_t t) {

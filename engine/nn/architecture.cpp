@@ -36,6 +36,10 @@ void Architecture::validate() const {
   SER_CHECK(classes >= 2 && classes <= kMaxClasses, "architecture: classes must lie in [2, {}], got {}", kMaxClasses,
             classes);
   SER_CHECK(dropout >= 0.0f && dropout < 1.0f, "architecture: dropout {} must lie in [0, 1)", dropout);
+  SER_CHECK(block == "conv-relu-bn" || block == "conv-bn-relu",
+            "architecture: block \"{}\" must be conv-relu-bn or conv-bn-relu", block);
+  SER_CHECK(head == "flatten" || head == "gap", "architecture: head \"{}\" must be flatten or gap", head);
+  SER_CHECK(bn_momentum >= 0.0 && bn_momentum < 1.0, "architecture: bn_momentum {} must lie in [0, 1)", bn_momentum);
   // Walk the blocks in int64: every product below is at most 2^16 * 2^16 * 2^12 * 9 < 2^63.
   int64_t h = height, w = width, channels = in_channels, weights = 0;
   for (std::size_t i = 0; i < conv_channels.size(); ++i) {
@@ -67,6 +71,7 @@ int64_t Architecture::flattened_features() const {
   int64_t h = height, w = width;
   for (std::size_t i = 0; i < conv_channels.size(); ++i) h = side_after_block(h), w = side_after_block(w);
   const int64_t channels = conv_channels.empty() ? in_channels : conv_channels.back();
+  if (head == "gap") return channels;
   return channels * std::max<int64_t>(h, 0) * std::max<int64_t>(w, 0);
 }
 
@@ -79,6 +84,9 @@ std::string Architecture::to_json() const {
   j["dense_units"] = dense_units;
   j["classes"] = classes;
   j["dropout"] = dropout;
+  j["block"] = block;
+  j["head"] = head;
+  j["bn_momentum"] = bn_momentum;
   return j.dump();
 }
 
@@ -115,6 +123,15 @@ Architecture Architecture::from_json(const std::string& text) {
   const double dropout = json_to_double(field("dropout"), "architecture", "dropout");
   SER_CHECK(dropout >= 0.0 && dropout < 1.0, "architecture: dropout {} must lie in [0, 1)", dropout);
   a.dropout = static_cast<float>(dropout);
+  auto text_field = [&](const char* key, const std::string& fallback) {
+    if (!j.contains(key)) return fallback;  // files of versions before this field
+    SER_CHECK(j.at(key).is_string(), "architecture: field \"{}\" must be a string, got {}", key,
+              j.at(key).dump().substr(0, 100));
+    return j.at(key).get<std::string>();
+  };
+  a.block = text_field("block", a.block);
+  a.head = text_field("head", a.head);
+  if (j.contains("bn_momentum")) a.bn_momentum = json_to_double(j.at("bn_momentum"), "architecture", "bn_momentum");
   a.validate();
   return a;
 }
@@ -122,7 +139,7 @@ Architecture Architecture::from_json(const std::string& text) {
 bool Architecture::operator==(const Architecture& o) const {
   return in_channels == o.in_channels && height == o.height && width == o.width &&
          conv_channels == o.conv_channels && dense_units == o.dense_units && classes == o.classes &&
-         dropout == o.dropout;
+         dropout == o.dropout && block == o.block && head == o.head && bn_momentum == o.bn_momentum;
 }
 
 }  // namespace ser::nn

@@ -1,8 +1,11 @@
 // Architecture: the small description a Model is built from. Blocks of
-//   Conv2d(3x3, valid) -> +bias -> ReLU -> BatchNorm2d -> MaxPool2d(2x2)
-// one per entry of conv_channels, then Flatten (C,H,W order), one Dense -> ReLU -> Dropout
-// per entry of dense_units, and a Dense with `classes` outputs (logits; the softmax is
-// fused into the loss). seed() is the Keras notebook's network (~5.0 M parameters at 128x128).
+//   Conv2d(3x3, valid) -> +bias -> ReLU -> BatchNorm2d -> MaxPool2d(2x2)      (block "conv-relu-bn")
+//   Conv2d(3x3, valid) -> +bias -> BatchNorm2d -> ReLU -> MaxPool2d(2x2)      (block "conv-bn-relu")
+// one per entry of conv_channels, then the head: Flatten (C,H,W order; head "flatten") or
+// GlobalAvgPool2d (the mean of each channel; head "gap"), one Dense -> ReLU -> Dropout per
+// entry of dense_units, and a Dense with `classes` outputs (logits; the softmax is fused
+// into the loss). seed() is the Keras notebook's network (~5.0 M parameters at 128x128).
+// JSON written by versions before head/block/bn_momentum existed reads as the seed's values.
 #pragma once
 
 #include <cstdint>
@@ -28,11 +31,15 @@ struct Architecture {
   std::vector<int> dense_units{512, 256};
   int classes = 6;
   float dropout = 0.5f;
+  std::string block = "conv-relu-bn";  // or "conv-bn-relu"
+  std::string head = "flatten";        // or "gap"
+  double bn_momentum = 0.99;           // Keras' moving-average momentum, in [0, 1)
 
   static Architecture seed(int classes = 6);
   // Throws a clear ser::Error for a field that is out of range (see the caps above).
   void validate() const;
-  // Features entering the first Dense layer: last conv channels x H x W after the blocks.
+  // Features entering the first Dense layer: last conv channels x H x W after the blocks
+  // (head "flatten"), or the last conv channels (head "gap").
   // Computed in int64; call after validate() for a value that also fits an int.
   int64_t flattened_features() const;
   // Spatial side after one block: 3x3 valid conv, then 2x2 max-pool (floor).

@@ -8,6 +8,7 @@
 #include "engine/cpu/batchnorm.h"
 #include "engine/cpu/dense.h"
 #include "engine/cpu/elementwise.h"
+#include "engine/cpu/global_avg_pool.h"
 #include "engine/cpu/maxpool.h"
 
 namespace ser::nn {
@@ -201,6 +202,27 @@ void Flatten<T>::backward_cpu(const T* dy, T* dx) {
   if (dx != nullptr) std::memcpy(dx, dy, static_cast<std::size_t>(this->input_shape().numel()) * sizeof(T));
 }
 
+// ---- GlobalAvgPool2d ----------------------------------------------------------------
+template <typename T>
+Shape GlobalAvgPool2d<T>::output_shape(const Shape& input) const {
+  check_rank(this->name(), kind(), input, 4, "(N, C, H, W)");
+  SER_CHECK(input[2] >= 1 && input[3] >= 1, "layer {} (GlobalAvgPool2d): input {} has an empty plane", this->name(),
+            input.str());
+  return Shape{input[0], input[1]};
+}
+
+template <typename T>
+void GlobalAvgPool2d<T>::forward_cpu(const T* x, T* y, Mode) {
+  const Shape& s = this->input_shape();
+  cpu::global_avg_pool_forward(y, x, s[0] * s[1], s[2] * s[3]);
+}
+
+template <typename T>
+void GlobalAvgPool2d<T>::backward_cpu(const T* dy, T* dx) {
+  const Shape& s = this->input_shape();
+  if (dx != nullptr) cpu::global_avg_pool_backward(dx, dy, s[0] * s[1], s[2] * s[3]);
+}
+
 // ---- Dense --------------------------------------------------------------------------
 template <typename T>
 Dense<T>::Dense(std::string name, int in_features, int out_features)
@@ -281,6 +303,7 @@ SER_CUDA_NOT_FOR_THIS_TYPE(BatchNorm2d)
 SER_CUDA_NOT_FOR_THIS_TYPE(ReLU)
 SER_CUDA_NOT_FOR_THIS_TYPE(MaxPool2d)
 SER_CUDA_NOT_FOR_THIS_TYPE(Flatten)
+SER_CUDA_NOT_FOR_THIS_TYPE(GlobalAvgPool2d)
 SER_CUDA_NOT_FOR_THIS_TYPE(Dense)
 SER_CUDA_NOT_FOR_THIS_TYPE(Dropout)
 #undef SER_CUDA_NOT_FOR_THIS_TYPE
@@ -291,6 +314,7 @@ SER_CUDA_NOT_FOR_THIS_TYPE(Dropout)
   template class ReLU<T>;         \
   template class MaxPool2d<T>;    \
   template class Flatten<T>;      \
+  template class GlobalAvgPool2d<T>; \
   template class Dense<T>;        \
   template class Dropout<T>;
 SER_INSTANTIATE_LAYERS(float)

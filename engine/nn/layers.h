@@ -4,6 +4,7 @@
 //   ReLU        any shape -> same
 //   MaxPool2d   x (N, C, H, W) -> (N, C, H/2, W/2): 2x2, stride 2, floor, first maximum wins
 //   Flatten     x (N, C, H, W) -> (N, C*H*W) in C,H,W order
+//   GlobalAvgPool2d  x (N, C, H, W) -> (N, C): the mean of each channel plane
 //   Dense       x (N, in) -> (N, out); weight (out, in), bias (out)
 //   Dropout     any shape -> same; inverted (kept values scaled by 1/(1-p)); identity in Eval
 // Gradient semantics: see layer.h (params +=, inputs =).
@@ -118,6 +119,19 @@ class Flatten final : public Layer<T> {
 };
 
 template <typename T>
+class GlobalAvgPool2d final : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+  const char* kind() const override { return "GlobalAvgPool2d"; }
+  Shape output_shape(const Shape& input) const override;
+
+ private:
+  void forward_cpu(const T* x, T* y, Mode mode) override;
+  void backward_cpu(const T* dy, T* dx) override;
+  SER_LAYER_CUDA_OVERRIDES
+};
+
+template <typename T>
 class Dense final : public Layer<T> {
  public:
   Dense(std::string name, int in_features, int out_features);
@@ -180,6 +194,7 @@ SER_DECLARE_CUDA_SPECIALISATION(BatchNorm2d)
 SER_DECLARE_CUDA_SPECIALISATION(ReLU)
 SER_DECLARE_CUDA_SPECIALISATION(MaxPool2d)
 SER_DECLARE_CUDA_SPECIALISATION(Flatten)
+SER_DECLARE_CUDA_SPECIALISATION(GlobalAvgPool2d)
 SER_DECLARE_CUDA_SPECIALISATION(Dense)
 SER_DECLARE_CUDA_SPECIALISATION(Dropout)
 #undef SER_DECLARE_CUDA_SPECIALISATION

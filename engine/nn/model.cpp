@@ -68,6 +68,16 @@ double Model::backward_from_labels(const std::vector<int32_t>& labels) {
   return loss;
 }
 
+double Model::backward_from_soft_targets(const std::vector<int32_t>& labels_a, const std::vector<int32_t>& labels_b,
+                                         const std::vector<float>& lambda, double smoothing) {
+  const auto n = labels_a.size();
+  SER_CHECK((labels_b.empty() || labels_b.size() == n) && (lambda.empty() || lambda.size() == n),
+            "Model::backward_from_soft_targets: {} labels, {} partner labels and {} weights", n, labels_b.size(),
+            lambda.size());
+  return net_.backward_from_soft_targets(labels_a.data(), labels_b.empty() ? nullptr : labels_b.data(),
+                                         lambda.empty() ? nullptr : lambda.data(), smoothing, static_cast<int64_t>(n));
+}
+
 void Model::zero_grad() {
   if (device_ == Device::CUDA) {
     cuda::fill_zero(*cuda_, grads_.data(), grads_.bytes());

@@ -41,6 +41,10 @@ class Model {
   // Softmax-CE on the last forward's logits with labels (N) in [0, classes); runs the
   // whole backward (parameter gradients accumulate: call zero_grad() first). Returns the mean loss.
   double backward_from_labels(const std::vector<int32_t>& labels);
+  // Soft targets (label smoothing, mixup; Network::backward_from_soft_targets): labels_b and
+  // lambda empty, or one per row. CPU models only (the GPU step has its own kernel).
+  double backward_from_soft_targets(const std::vector<int32_t>& labels_a, const std::vector<int32_t>& labels_b,
+                                    const std::vector<float>& lambda, double smoothing);
   void zero_grad();
 
   Tensor& parameters() { return params_; }  // (parameter_count())

@@ -23,15 +23,18 @@ template <typename T>
 Network<T>::Network(const Architecture& arch) : arch_(arch) {
   arch_.validate();
   int channels = arch_.in_channels;
+  const bool bn_first = arch_.block == "conv-bn-relu";
   for (std::size_t b = 0; b < arch_.conv_channels.size(); ++b) {
     const std::string i = std::to_string(b + 1);
     add(std::make_unique<Conv2d<T>>("conv" + i, channels, arch_.conv_channels[b], 3, 3));
+    if (bn_first) add(std::make_unique<BatchNorm2d<T>>("bn" + i, arch_.conv_channels[b], BatchNorm2d<T>::kKerasEpsilon, arch_.bn_momentum));
     add(std::make_unique<ReLU<T>>("relu" + i));
-    add(std::make_unique<BatchNorm2d<T>>("bn" + i, arch_.conv_channels[b]));
+    if (!bn_first) add(std::make_unique<BatchNorm2d<T>>("bn" + i, arch_.conv_channels[b], BatchNorm2d<T>::kKerasEpsilon, arch_.bn_momentum));
     add(std::make_unique<MaxPool2d<T>>("pool" + i));
     channels = arch_.conv_channels[b];
   }
-  add(std::make_unique<Flatten<T>>("flatten"));
+  if (arch_.head == "gap") add(std::make_unique<GlobalAvgPool2d<T>>("gap"));
+  else add(std::make_unique<Flatten<T>>("flatten"));
   // Feature count after the blocks: validate() bounded it to [1, kMaxFlattenedFeatures].
   int features = static_cast<int>(arch_.flattened_features());
   for (std::size_t k = 0; k < arch_.dense_units.size(); ++k) {
@@ -245,15 +248,20 @@ const T* Network<T>::forward(const T* x, const Shape& x_shape, Mode mode, Genera
 }
 
 template <typename T>
-double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
-  SER_CHECK(has_forward_, "Network::backward_from_labels: no forward pass to differentiate");
+void Network<T>::check_labels(const char* entry, const int32_t* labels, int64_t count) const {
+  SER_CHECK(has_forward_, "Network::{}: no forward pass to differentiate", entry);
   const int64_t N = shapes_[0][0];
-  SER_CHECK(count == N, "Network::backward_from_labels: {} labels for a batch of {}", count, N);
+  SER_CHECK(count == N, "Network::{}: {} labels for a batch of {}", entry, count, N);
   for (int64_t n = 0; n < N; ++n)
-    SER_CHECK(labels[n] >= 0 && labels[n] < arch_.classes, "Network::backward_from_labels: label {} at {} is not in [0, {})",
+    SER_CHECK(labels[n] >= 0 && labels[n] < arch_.classes, "Network::{}: label {} at {} is not in [0, {})", entry,
               labels[n], n, arch_.classes);
+}
+
+template <typename T>
+double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
+  check_labels("backward_from_labels", labels, count);
+  const int64_t N = shapes_[0][0];
   probs_.resize(static_cast<std::size_t>(N * arch_.classes));
-  const std::size_t last = layers_.size() - 1;
   double loss = 0.0;
   if (device_ == Device::CUDA) {
     loss = loss_on_cuda(labels, N);
@@ -261,6 +269,32 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
     loss = cpu::softmax_cross_entropy(probs_.data(), output_grads_.back().data(), outputs_.back().data(), labels,
                                       static_cast<int>(N), arch_.classes);
   }
+  backward_layers();
+  return loss;
+}
+
+template <typename T>
+double Network<T>::backward_from_soft_targets(const int32_t* labels_a, const int32_t* labels_b, const float* lambda,
+                                              double smoothing, int64_t count) {
+  check_labels("backward_from_soft_targets", labels_a, count);
+  if (labels_b != nullptr) check_labels("backward_from_soft_targets", labels_b, count);
+  SER_CHECK(smoothing >= 0.0 && smoothing < 1.0, "Network::backward_from_soft_targets: smoothing {} not in [0, 1)",
+            smoothing);
+  SER_CHECK(device_ == Device::CPU,
+            "Network::backward_from_soft_targets: soft targets (label smoothing, mixup) run on the CPU host loop "
+            "only; on CUDA the device trainer's step computes them");
+  const int64_t N = shapes_[0][0];
+  probs_.resize(static_cast<std::size_t>(N * arch_.classes));
+  const double loss = cpu::softmax_cross_entropy_soft(probs_.data(), output_grads_.back().data(), outputs_.back().data(),
+                                                      labels_a, labels_b, lambda, smoothing, static_cast<int>(N),
+                                                      arch_.classes);
+  backward_layers();
+  return loss;
+}
+
+template <typename T>
+void Network<T>::backward_layers() {
+  const std::size_t last = layers_.size() - 1;
   T* input_gradient = nullptr;
   if (want_input_gradient_) {
     if (device_ == Device::CUDA) {
@@ -280,7 +314,6 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
     layers_[i]->backward(View<const T>{output_grad_data(i), shapes_[i + 1], device_}, View<T>{dx, shapes_[i], device_});
   }
   if (want_input_gradient_ && device_ == Device::CUDA) input_gradient_ = download(input_gradient, shapes_[0].numel());
-  return loss;
 }
 
 // The loss kernel writes dlogits on the device; the probabilities (a host API) come from

@@ -52,6 +52,11 @@ class Network {
   // accumulate into the grads arena. labels: (N) host values in [0, classes). Returns the
   // mean loss (on CUDA: the loss kernel's value, read back).
   double backward_from_labels(const int32_t* labels, int64_t count);
+  // The same with soft targets (label smoothing and mixup; cpu::softmax_cross_entropy_soft):
+  // row n's target mixes labels_a[n] (weight lambda[n]) and labels_b[n], then is smoothed.
+  // labels_b and lambda may be null (no mixup). labels: (count) host values in [0, classes).
+  double backward_from_soft_targets(const int32_t* labels_a, const int32_t* labels_b, const float* lambda,
+                                    double smoothing, int64_t count);
   // CUDA only, nothing synchronises (for the CUDA-graph training step): the fused loss of
   // the last forward's logits against `labels` (N) int32 on the device, ADDED to
   // step_loss[0] (float, sum over rows) and step_correct[0] (int, first arg-max == label),
@@ -91,6 +96,8 @@ class Network {
   T* output_data(std::size_t i);       // layer i's output on device()
   T* output_grad_data(std::size_t i);  // d(loss)/d(output i) on device()
   double loss_on_cuda(const int32_t* labels, int64_t n);
+  void check_labels(const char* entry, const int32_t* labels, int64_t count) const;
+  void backward_layers();  // from d(loss)/d(logits), already written, to the input
   std::vector<T> download(const T* data, int64_t count) const;
 
   Architecture arch_;

@@ -15,6 +15,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
+#include "engine/cpu/augment.h"
 #include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/train/device_trainer.h"
 
@@ -92,23 +93,51 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   const int classes = model_.architecture().classes;
   train.check(classes);
   SER_CHECK(train.labelled(), "the training set has no labels");
-  const std::vector<int64_t> order = generator_.permutation(n);
+  // The Generator's draws of an epoch, in this order: the order, the augmentation plan (if
+  // any), then one stream per dropout layer per step. The device trainer draws the same.
+  const std::vector<int64_t> order = epoch_order(generator_, config_.sampling, train.labels, classes);
+  const Shape& image = train.images.shape();  // (M, 1, H, W)
+  const std::vector<cpu::SampleAugment> plan =
+      config_.augment.enabled()
+          ? draw_augment_plan(generator_, n, config_.batch, static_cast<int>(image[2]), static_cast<int>(image[3]),
+                              config_.augment)
+          : std::vector<cpu::SampleAugment>{};
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
   std::optional<ProgressBar> bar;
   // A live bar on a terminal; in logs the one summary line per epoch (fit) is enough.
   if (config_.progress && ::isatty(::fileno(stderr)) == 1) bar.emplace(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs));
-  Tensor x;
-  std::vector<int32_t> y;
+  Tensor x, augmented;          // (count, 1, H, W)
+  std::vector<int32_t> y, y_b;  // (count): each image's label, its mixup partner's
+  std::vector<float> lambda;    // (count): weight of each image's own label
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   for (int64_t step = 0; step < steps; ++step) {
     const int64_t begin = step * config_.batch;
     const int64_t count = std::min<int64_t>(config_.batch, n - begin);
     gather_batch(train, order, begin, count, x, y);
+    const Tensor* input = &x;
+    if (!plan.empty()) {
+      if (augmented.shape() != x.shape()) augmented = Tensor(x.shape());
+      cpu::augment_images(augmented.data(), x.data(), plan.data() + begin, static_cast<int>(count),
+                          static_cast<int>(image[2]), static_cast<int>(image[3]));
+      input = &augmented;
+    }
     model_.zero_grad();
-    const std::vector<float> logits = model_.forward(x, nn::Mode::Train, &generator_).to_vector();
+    const std::vector<float> logits = model_.forward(*input, nn::Mode::Train, &generator_).to_vector();
     for (int64_t i = 0; i < count; ++i) correct += argmax(logits.data() + i * classes, classes) == y[i];
-    const double loss = model_.backward_from_labels(y);
+    double loss = 0.0;
+    if (config_.soft_targets()) {
+      y_b.resize(static_cast<std::size_t>(count));
+      lambda.resize(static_cast<std::size_t>(count));
+      for (int64_t i = 0; i < count; ++i) {
+        const cpu::SampleAugment* a = plan.empty() ? nullptr : &plan[static_cast<std::size_t>(begin + i)];
+        y_b[i] = a ? y[static_cast<std::size_t>(a->partner)] : y[i];
+        lambda[i] = a ? a->lambda : 1.0f;
+      }
+      loss = model_.backward_from_soft_targets(y, y_b, lambda, config_.label_smoothing);
+    } else {
+      loss = model_.backward_from_labels(y);
+    }
     SER_CHECK(std::isfinite(loss), "training diverged: the loss became {} at epoch {}, step {}", loss, epoch_number,
               step + 1);
     adam_.step(model_.parameters(), model_.gradients());
@@ -140,6 +169,9 @@ void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& s
   std::unique_ptr<DeviceTrainer> device_trainer;
   if (model_.device() == Device::CUDA && config_.device_resident && state.epochs_done < config_.epochs &&
       !state.stopped_early) {
+    SER_CHECK(!config_.augment.enabled() && !config_.soft_targets() && config_.sampling == Sampling::Shuffle,
+              "training on the GPU: augmentation, label smoothing, mixup and balanced sampling run in the CPU loop "
+              "only for now (use --device cpu, or --recipe seed)");
     DeviceTrainerOptions options;
     options.cuda_graphs = config_.cuda_graphs;
     device_trainer = std::make_unique<DeviceTrainer>(model_, adam_, generator_, train, config_, options);
@@ -166,7 +198,7 @@ void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& s
                  state.best_epoch == stats.epoch ? " (best)" : "", stats.seconds);
     if (on_epoch_end) on_epoch_end(state);
   }
-  if (!state.best_weights.empty()) model_.load_named_state(state.best_weights);
+  if (config_.keep_best && !state.best_weights.empty()) model_.load_named_state(state.best_weights);
 }
 
 }  // namespace ser::train

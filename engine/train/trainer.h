@@ -12,8 +12,10 @@
 #include "engine/core/random.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/model.h"
+#include "engine/train/augment_plan.h"
 #include "engine/train/dataset.h"
 #include "engine/train/epoch_stats.h"
+#include "engine/train/sampling.h"
 
 namespace ser::train {
 
@@ -28,6 +30,13 @@ struct TrainConfig {
   // one synchronised Model call at a time (slower; kept for debugging and tests).
   bool device_resident = true;
   bool cuda_graphs = true;
+  // What the recipe (recipe.h) adds to the notebook's loop; the defaults are the notebook's.
+  Sampling sampling = Sampling::Shuffle;  // the epoch's order
+  AugmentConfig augment;                  // applied to each training batch (augment_plan.h)
+  double label_smoothing = 0.0;           // soft targets (with mixup: cpu::softmax_cross_entropy_soft)
+  bool keep_best = true;  // true: the best validation epoch's weights are the result; false: the last epoch's
+  // Whether a step needs soft targets rather than hard labels.
+  bool soft_targets() const { return label_smoothing > 0.0 || augment.mixes(); }
 };
 
 struct TrainState {
@@ -57,14 +66,15 @@ class Trainer {
  public:
   Trainer(nn::Model& model, nn::Adam& adam, Generator& generator, TrainConfig config);
 
-  // One pass over `train` in a fresh shuffled order; returns mean loss and accuracy.
+  // One pass over `train` in a fresh order (config.sampling), each batch augmented per
+  // config.augment; returns mean loss and accuracy (accuracy against each image's own label).
   EpochStats train_epoch(const Dataset& train, int epoch_number);
 
   // Runs epochs from state.epochs_done + 1 to config.epochs (on the GPU through a
   // DeviceTrainer when the model is on CUDA and config.device_resident), validating after each and
   // calling on_epoch_end(state) (e.g. to write a checkpoint). Stops early after
   // `patience` epochs without improvement. At the end the best weights are loaded into
-  // the model.
+  // the model (config.keep_best), or the last epoch's are kept.
   void fit(const Dataset& train, const Dataset& validation, TrainState& state,
            const std::function<void(const TrainState&)>& on_epoch_end = {});
 

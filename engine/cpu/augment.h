@@ -1,0 +1,54 @@
+// Training-time augmentation of a batch of log-mel images, on the host. The same maths
+// runs on the GPU (kernels/augment.cu) from the same per-sample plan, so both devices
+// produce the same bits. Images are (N, 1, H, W): H = mel bands (frequency), W = frames
+// (time). Per output sample n, with partner p = plan[n].partner (the mixup partner, a row
+// of the same batch) and weight lambda = plan[n].lambda:
+//   A_k(h, w) = 0                                   if (h, w) is inside one of k's masks
+//             = x[k, h, (w - shift_k) mod W]        otherwise (a circular time shift)
+//   out[n, h, w] = lambda * A_n(h, w) + (1 - lambda) * A_p(h, w)     (lambda = 1: A_n)
+// A time mask covers columns [start, start + width) of every band; a frequency mask rows
+// [start, start + width) of every frame. 0 is the mean of the normalised images (the fill
+// SpecAugment uses). Mixup's targets are mixed the same way (softmax_cross_entropy_soft).
+// No backward: the op acts on the data, before the network.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/core/philox.h"  // SER_HOST_DEVICE
+
+namespace ser::cpu {
+
+constexpr int kMaxAugmentMasks = 4;  // time masks, and frequency masks, per sample
+
+// One sample's draws (plain data: copied to the device as is). A mask of width 0 is unused.
+struct SampleAugment {
+  int32_t shift = 0;  // columns, in [0, W)
+  int32_t time_start[kMaxAugmentMasks] = {0, 0, 0, 0};
+  int32_t time_width[kMaxAugmentMasks] = {0, 0, 0, 0};
+  int32_t freq_start[kMaxAugmentMasks] = {0, 0, 0, 0};
+  int32_t freq_width[kMaxAugmentMasks] = {0, 0, 0, 0};
+  int32_t partner = 0;  // row of the batch mixed in (itself when lambda == 1)
+  float lambda = 1.0f;  // weight of this sample's own image, in [0.5, 1]
+};
+
+// Inline so the CUDA kernel evaluates exactly the same expression.
+SER_HOST_DEVICE inline bool augment_masked(const SampleAugment& a, int h, int w) {
+  for (int m = 0; m < kMaxAugmentMasks; ++m) {
+    if (w >= a.time_start[m] && w < a.time_start[m] + a.time_width[m]) return true;
+    if (h >= a.freq_start[m] && h < a.freq_start[m] + a.freq_width[m]) return true;
+  }
+  return false;
+}
+
+// A_k(h, w) of the header comment; x_k: (H, W) image of sample k.
+SER_HOST_DEVICE inline float augmented_pixel(const float* x_k, const SampleAugment& a, int h, int w, int W) {
+  if (augment_masked(a, h, w)) return 0.0f;
+  int src = w - a.shift;
+  if (src < 0) src += W;
+  return x_k[static_cast<int64_t>(h) * W + src];
+}
+
+// out, x: (N, 1, H, W) float32 (out != x); plan: (N). Partners must lie in [0, N).
+void augment_images(float* out, const float* x, const SampleAugment* plan, int N, int H, int W);
+
+}  // namespace ser::cpu

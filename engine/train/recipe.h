@@ -1,0 +1,61 @@
+// Recipe: everything that defines how a model is trained, as one named, serialisable
+// description (DESIGN.md "Recipes and augmentation"): the architecture, the optimizer and
+// its learning-rate schedule, the loop (epochs, batch, early stopping, which weights to
+// keep), augmentation, label smoothing and sampling. `ser train --recipe NAME` picks one,
+// single options override its fields, and the resolved recipe is written into run.json
+// and the model file, so every run says how it was made.
+//   seed    the Keras notebook, exactly (PROTOCOL.md): flatten head, Adam lr 1e-3 constant,
+//           50 epochs, batch 16, patience 10 on validation accuracy, best weights kept,
+//           no augmentation
+//   robust  the default, chosen on real speech of unseen speakers (docs/RECIPES.md)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/nn/adam.h"
+#include "engine/nn/architecture.h"
+#include "engine/train/augment_plan.h"
+#include "engine/train/trainer.h"
+
+namespace ser::train {
+
+struct Recipe {
+  std::string name = "seed";
+  nn::Architecture architecture;  // `classes` is set by the run from its class set
+  // Optimizer: Adam, AdamW when weight_decay > 0 (nn::AdamConfig).
+  double lr = 1e-3;                  // the (peak) learning rate
+  double weight_decay = 0.0;
+  std::string lr_schedule = "constant";  // constant | onecycle (nn::LrSchedule)
+  double warmup = 0.3;               // onecycle: fraction of the steps spent rising to lr
+  // Loop.
+  int epochs = 50, batch = 16, patience = 10;
+  std::string keep = "best";         // best (highest validation accuracy) | last (final epoch)
+  // Data.
+  AugmentConfig augment;
+  double label_smoothing = 0.0;
+  std::string sampling = "shuffle";  // shuffle | balanced (sampling.h)
+
+  // The named recipes: "seed", "robust".
+  static Recipe named(const std::string& name);
+  static const std::vector<std::string>& names();
+  static const char* default_name() { return "robust"; }
+
+  // Throws ser::Error naming the field for a value out of range.
+  void validate() const;
+  // Optimizer of a run whose epochs have `steps_per_epoch` steps (the schedule's length).
+  nn::AdamConfig adam_config(int64_t steps_per_epoch) const;
+  // The loop's settings (progress and device flags keep their defaults).
+  TrainConfig train_config() const;
+  bool operator==(const Recipe& o) const;
+};
+
+void to_json(nlohmann::json& j, const Recipe& r);
+// Every field is required except those added after the first recipes (none yet); throws
+// ser::Error (or nlohmann::json::exception) naming a missing or malformed field.
+void from_json(const nlohmann::json& j, Recipe& r);
+
+}  // namespace ser::train
