@@ -10,13 +10,15 @@
 // need cudnn-frontend (not installed) or hundreds of lines of backend descriptors for no
 // gain here. It stays behind Layer's interface, so swapping it later touches this file only.
 //
-// Algorithms are chosen ONCE per (input shape, math mode) by measurement, within a
-// workspace budget (engine/nn/conv_algorithm.h), before any CUDA-graph capture (the first
-// forward/backward of a shape runs cudnnFind*, which allocates).
+// Algorithms are chosen ONCE per (input shape, math mode) by the fixed rule of
+// engine/nn/conv_algorithm.h, which reads cudnnFind*'s results (did it run, workspace,
+// determinism, math type) but never its timings, so that every process runs the same kernels.
+// The choice is made before any CUDA-graph capture (cudnnFind* and the workspace allocate).
 #include <algorithm>
 #include <array>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "engine/cuda/check.h"
@@ -27,18 +29,64 @@
 
 namespace ser::cuda {
 
+// conv_algorithm.h mirrors cuDNN's enum values; a cuDNN that renumbers them fails here.
+static_assert(nn::cudnn_algo::kFwdImplicitGemm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+static_assert(nn::cudnn_algo::kFwdImplicitPrecompGemm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM);
+static_assert(nn::cudnn_algo::kFwdGemm == CUDNN_CONVOLUTION_FWD_ALGO_GEMM);
+static_assert(nn::cudnn_algo::kFwdDirect == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT);
+static_assert(nn::cudnn_algo::kFwdFft == CUDNN_CONVOLUTION_FWD_ALGO_FFT);
+static_assert(nn::cudnn_algo::kFwdFftTiling == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING);
+static_assert(nn::cudnn_algo::kFwdWinograd == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD);
+static_assert(nn::cudnn_algo::kFwdWinogradNonfused == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED);
+static_assert(nn::cudnn_algo::kBwdData0 == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0);
+static_assert(nn::cudnn_algo::kBwdData1 == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
+static_assert(nn::cudnn_algo::kBwdDataFft == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT);
+static_assert(nn::cudnn_algo::kBwdDataFftTiling == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING);
+static_assert(nn::cudnn_algo::kBwdDataWinograd == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD);
+static_assert(nn::cudnn_algo::kBwdDataWinogradNonfused == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED);
+static_assert(nn::cudnn_algo::kBwdFilter0 == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0);
+static_assert(nn::cudnn_algo::kBwdFilter1 == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
+static_assert(nn::cudnn_algo::kBwdFilterFft == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT);
+static_assert(nn::cudnn_algo::kBwdFilter3 == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3);
+static_assert(nn::cudnn_algo::kBwdFilterWinograd == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD);
+static_assert(nn::cudnn_algo::kBwdFilterWinogradNonfused == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED);
+static_assert(nn::cudnn_algo::kBwdFilterFftTiling == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING);
+
 namespace {
 bool is_tensor_op(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
+bool is_allocation_failure(cudnnStatus_t s) {
+  return s == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+         s == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+}
+
+nn::CandidateStatus status_of(cudnnStatus_t s) {
+  if (s == CUDNN_STATUS_SUCCESS) return nn::CandidateStatus::Ran;
+  return is_allocation_failure(s) ? nn::CandidateStatus::OutOfMemory : nn::CandidateStatus::Failed;
+}
+
 template <typename Perf>
-std::vector<nn::AlgorithmCandidate> candidates_of(const Perf* perf, int count) {
+std::vector<nn::AlgorithmCandidate> candidates_of(const std::vector<Perf>& perf, int count) {
   std::vector<nn::AlgorithmCandidate> out;
-  for (int i = 0; i < count; ++i)
-    out.push_back({static_cast<int>(perf[i].algo), perf[i].status == CUDNN_STATUS_SUCCESS, perf[i].memory,
-                   perf[i].time, is_tensor_op(perf[i].mathType), perf[i].determinism == CUDNN_DETERMINISTIC});
+  for (int i = 0; i < count; ++i) {
+    const Perf& p = perf[static_cast<std::size_t>(i)];
+    out.push_back({static_cast<int>(p.algo), status_of(p.status), p.memory, p.time, is_tensor_op(p.mathType),
+                   p.determinism == CUDNN_DETERMINISTIC, static_cast<int>(p.mathType)});
+  }
   return out;
+}
+
+// How many results to ask cudnnFind* for: all of them (cuDNN's maximum, and at least two per
+// algorithm: with and without tensor ops). Fewer would return only the fastest, and which
+// algorithms are seen at all would depend on the timings.
+int find_result_count(int cudnn_max_count, int algo_count) { return std::max(cudnn_max_count, 2 * algo_count); }
+
+// A failed trial allocation inside cudnnFind* may leave cudaErrorMemoryAllocation as the
+// runtime's last error, which the next SER_CHECK_LAUNCH would report as a kernel's fault.
+void clear_pending_allocation_error() {
+  if (cudaPeekAtLastError() == cudaErrorMemoryAllocation) (void)cudaGetLastError();
 }
 }  // namespace
 
@@ -82,68 +130,121 @@ cudnnTensorDescriptor_t make_tensor(int64_t n, int64_t c, int64_t h, int64_t w) 
   return d;
 }
 
-// Picks an algorithm from Find results; `fallback` is the zero-workspace algorithm used
-// when no measured one qualifies.
-ConvAlgorithm pick(const std::vector<nn::AlgorithmCandidate>& found, const std::vector<cudnnMathType_t>& maths,
-                   std::size_t budget, bool tf32, int fallback) {
-  const int i = nn::choose_algorithm(found, budget, tf32);
-  if (i < 0) return {fallback, 0, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH};
-  // Strict mode always runs with CUDNN_FMA_MATH on the descriptor: that is what forbids TF32.
-  return {found[i].algorithm, found[i].workspace_bytes, tf32 ? maths[i] : CUDNN_FMA_MATH};
-}
+// The math type set on the descriptor for a search, a workspace query and a fallback run.
+// Strict mode always runs with CUDNN_FMA_MATH: that is what forbids TF32.
+cudnnMathType_t descriptor_math(bool tf32) { return tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH; }
 
-// pick() over the perf results of one cudnnFind* call (any of the three Perf types).
+// The fixed rule's choice among the results of one cudnnFind* call (any of the three Perf
+// types), or nullopt when the fallback must be used.
 template <typename Perf>
-ConvAlgorithm pick_from(const Perf* perf, int n, std::size_t budget, bool tf32, int fallback) {
-  std::vector<cudnnMathType_t> maths;
-  for (int i = 0; i < n; ++i) maths.push_back(perf[i].mathType);
-  return pick(candidates_of(perf, n), maths, budget, tf32, fallback);
+std::optional<ConvAlgorithm> chosen_from(nn::ConvDirection direction, const std::vector<Perf>& perf, int n,
+                                         bool tf32) {
+  const std::vector<nn::AlgorithmCandidate> found = candidates_of(perf, n);
+  const int i = nn::choose_algorithm(direction, found, nn::kConvWorkspaceBudgetBytes, tf32);
+  if (i < 0) return std::nullopt;
+  const std::size_t k = static_cast<std::size_t>(i);
+  return ConvAlgorithm{found[k].algorithm, found[k].workspace_bytes, tf32 ? perf[k].mathType : CUDNN_FMA_MATH};
 }
 
-// Measures the three convolutions of a shape and chooses within `budget`.
-void measure(ConvPlan& plan, ConvState& s, CudaContext& ctx, std::size_t budget, bool tf32) {
+// The fallback of one direction (nn::choose_fallback_algorithm): the workspace of every
+// listed algorithm asked of cuDNN, which allocates and times nothing, the least taken.
+// `workspace_size(algorithm, &bytes)` is the direction's cudnnGet*WorkspaceSize; the
+// descriptor must carry descriptor_math(tf32), the math type the algorithm then runs with.
+template <typename WorkspaceSize>
+ConvAlgorithm fallback(nn::ConvDirection direction, const char* name, bool tf32, WorkspaceSize workspace_size) {
+  std::vector<nn::WorkspaceQuery> queries;
+  for (int algorithm : nn::conv_preference_order(direction)) {
+    std::size_t bytes = 0;
+    const bool supported = workspace_size(algorithm, &bytes) == CUDNN_STATUS_SUCCESS;
+    queries.push_back({algorithm, supported, supported ? bytes : 0});
+  }
+  const int i = nn::choose_fallback_algorithm(direction, queries);
+  SER_CHECK(i >= 0, "cuDNN supports none of the deterministic convolution {} algorithms for this shape", name);
+  const nn::WorkspaceQuery& q = queries[static_cast<std::size_t>(i)];
+  return {q.algorithm, q.bytes, descriptor_math(tf32)};
+}
+
+ConvAlgorithm forward_fallback(const ConvPlan& plan, const ConvState& s, cudnnHandle_t h, bool tf32) {
+  return fallback(nn::ConvDirection::Forward, "forward", tf32, [&](int algorithm, std::size_t* bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(h, plan.x, s.w, s.conv, plan.y,
+                                                   static_cast<cudnnConvolutionFwdAlgo_t>(algorithm), bytes);
+  });
+}
+
+ConvAlgorithm backward_data_fallback(const ConvPlan& plan, const ConvState& s, cudnnHandle_t h, bool tf32) {
+  return fallback(nn::ConvDirection::BackwardData, "backward-data", tf32, [&](int algorithm, std::size_t* bytes) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, s.w, plan.y, s.conv, plan.x,
+                                                        static_cast<cudnnConvolutionBwdDataAlgo_t>(algorithm), bytes);
+  });
+}
+
+ConvAlgorithm backward_filter_fallback(const ConvPlan& plan, const ConvState& s, cudnnHandle_t h, bool tf32) {
+  return fallback(nn::ConvDirection::BackwardFilter, "backward-filter", tf32, [&](int algorithm, std::size_t* bytes) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(
+        h, plan.x, plan.y, s.conv, s.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algorithm), bytes);
+  });
+}
+
+// Runs cudnnFind* for the three convolutions of a shape and chooses by the fixed rule; a
+// direction where the rule finds nothing gets its fallback.
+void find_and_choose(ConvPlan& plan, ConvState& s, CudaContext& ctx, bool tf32) {
   cudnnHandle_t h = ctx.cudnn();
-  CUDNN_CHECK(cudnnSetConvolutionMathType(s.conv, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  CUDNN_CHECK(cudnnSetConvolutionMathType(s.conv, descriptor_math(tf32)));
   {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int max_count = 0;
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(
+        static_cast<std::size_t>(find_result_count(max_count, CUDNN_CONVOLUTION_FWD_ALGO_COUNT)));
     int n = 0;
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, plan.x, s.w, s.conv, plan.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                     &n, perf));
-    plan.forward = pick_from(perf, n, budget, tf32, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, plan.x, s.w, s.conv, plan.y, static_cast<int>(perf.size()),
+                                                     &n, perf.data()));
+    clear_pending_allocation_error();
+    const auto chosen = chosen_from(nn::ConvDirection::Forward, perf, n, tf32);
+    plan.forward = chosen ? *chosen : forward_fallback(plan, s, h, tf32);
   }
   {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int max_count = 0;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(
+        static_cast<std::size_t>(find_result_count(max_count, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)));
     int n = 0;
     CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, s.w, plan.y, s.conv, plan.x,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-    // ALGO_1 is the deterministic fallback (ALGO_0 sums with atomics). pick() gives a
-    // fallback no workspace size: ask cuDNN (a no-op for a measured 0-byte algorithm).
-    plan.backward_data = pick_from(perf, n, budget, tf32, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
-    if (plan.backward_data.workspace_bytes == 0)
-      CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
-          h, s.w, plan.y, s.conv, plan.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.backward_data.algorithm),
-          &plan.backward_data.workspace_bytes));
+                                                          static_cast<int>(perf.size()), &n, perf.data()));
+    clear_pending_allocation_error();
+    const auto chosen = chosen_from(nn::ConvDirection::BackwardData, perf, n, tf32);
+    plan.backward_data = chosen ? *chosen : backward_data_fallback(plan, s, h, tf32);
   }
   {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    int max_count = 0;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(
+        static_cast<std::size_t>(find_result_count(max_count, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT)));
     int n = 0;
     CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, plan.x, plan.y, s.conv, s.w,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-    plan.backward_filter = pick_from(perf, n, budget, tf32, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
-    if (plan.backward_filter.workspace_bytes == 0)
-      CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-          h, plan.x, plan.y, s.conv, s.w,
-          static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.backward_filter.algorithm),
-          &plan.backward_filter.workspace_bytes));
+                                                            static_cast<int>(perf.size()), &n, perf.data()));
+    clear_pending_allocation_error();
+    const auto chosen = chosen_from(nn::ConvDirection::BackwardFilter, perf, n, tf32);
+    plan.backward_filter = chosen ? *chosen : backward_filter_fallback(plan, s, h, tf32);
   }
+}
+
+// All three directions from their fallbacks (the fixed choice's workspace could not be
+// allocated). No cudnnFind*: it would allocate, and what it could run would depend on the
+// memory left.
+void use_fallbacks(ConvPlan& plan, ConvState& s, CudaContext& ctx, bool tf32) {
+  cudnnHandle_t h = ctx.cudnn();
+  CUDNN_CHECK(cudnnSetConvolutionMathType(s.conv, descriptor_math(tf32)));
+  plan.forward = forward_fallback(plan, s, h, tf32);
+  plan.backward_data = backward_data_fallback(plan, s, h, tf32);
+  plan.backward_filter = backward_filter_fallback(plan, s, h, tf32);
 }
 
 }  // namespace
 
 namespace {
 // The algorithms chosen for one convolution problem, shared by every layer and model of a
-// context: two models of the same architecture (a parity test, a benchmark) then run the
-// same kernels even though cudnnFind's timings vary from one search to the next.
+// context, so that a shape's cudnnFind* runs once per context. (The rule itself gives the
+// same choice in every search: it never reads cudnnFind's timings.)
 using ProblemKey = std::tuple<const CudaContext*, int64_t, int64_t, int64_t, int64_t, std::array<int, 6>, int>;
 struct ChosenAlgorithms {
   ConvAlgorithm forward, backward_data, backward_filter;
@@ -160,8 +261,10 @@ std::map<ProblemKey, ChosenAlgorithms>& chosen_algorithms() {
 
 namespace {
 // Fills plan's algorithms: those chosen earlier in this context for the same problem, else
-// measured. The shared workspace is grown here (outside any graph capture); if that
-// allocation runs out of memory the algorithms are re-chosen with a zero workspace budget.
+// by the fixed rule. The shared workspace is grown here (outside any graph capture); if that
+// allocation runs out of memory every direction takes its least-workspace fallback, and if
+// even that workspace (zero bytes unless cuDNN has no deterministic zero-workspace algorithm
+// for the shape) cannot be allocated, the out-of-memory error goes to the caller.
 void choose_algorithms(ConvPlan& plan, ConvState& s, CudaContext& ctx, const Shape& in, bool tf32) {
   const ProblemKey problem{&ctx, in[0], in[1], in[2], in[3], s.geometry, tf32 ? 1 : 0};
   {
@@ -175,16 +278,15 @@ void choose_algorithms(ConvPlan& plan, ConvState& s, CudaContext& ctx, const Sha
       return;
     }
   }
-  std::size_t free_bytes = 0, total_bytes = 0;
-  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  measure(plan, s, ctx, nn::conv_workspace_budget(free_bytes), tf32);
+  find_and_choose(plan, s, ctx, tf32);
   try {
     ctx.workspace(plan.max_workspace());
   } catch (const Error&) {
     // Only an out-of-memory is recoverable; anything else (a sticky fault met by the
     // workspace's stream synchronisation) goes to the caller.
     if (cudaGetLastError() != cudaErrorMemoryAllocation) throw;
-    measure(plan, s, ctx, 0, tf32);
+    use_fallbacks(plan, s, ctx, tf32);
+    ctx.workspace(plan.max_workspace());
   }
   std::lock_guard<std::mutex> lock(chosen_mutex());
   chosen_algorithms().emplace(problem, ChosenAlgorithms{plan.forward, plan.backward_data, plan.backward_filter});
