@@ -234,12 +234,14 @@ void apply_new_patience(train::TrainState& state, const TrainOptions& o) {
   if (state.stopped_early && o.recipe.patience > state.epochs_without_improvement) state.stopped_early = false;
 }
 
-// Why a restored run has no epoch left to train ("" when it has), with what to pass.
+// Why a restored run has no epoch left to train ("" when it has), with what to pass. A
+// one-cycle schedule is laid out for its epochs, so such a run cannot be extended.
 std::string nothing_left(const train::TrainState& state, const TrainOptions& o, const fs::path& run) {
   const bool epochs_used = state.epochs_done >= o.recipe.epochs;
   if (!epochs_used && !state.stopped_early) return "";
+  const bool extensible = o.recipe.lr_schedule == "constant";
   std::vector<std::string> pass;
-  if (epochs_used) pass.push_back(fmt::format("--epochs N larger than {}", state.epochs_done));
+  if (epochs_used && extensible) pass.push_back(fmt::format("--epochs N larger than {}", state.epochs_done));
   if (state.stopped_early)
     pass.push_back(fmt::format("--patience P larger than {}", state.epochs_without_improvement));
   const std::string head =
@@ -247,6 +249,9 @@ std::string nothing_left(const train::TrainState& state, const TrainOptions& o, 
           ? fmt::format("run stopped early at epoch {} (best {}, patience {})", state.epochs_done, state.best_epoch,
                         state.epochs_without_improvement)
           : fmt::format("run finished all {} epochs (best {})", state.epochs_done, state.best_epoch);
+  if (pass.empty())
+    return fmt::format("{}: nothing to do; its one-cycle learning-rate schedule ended with its {} epochs (start a "
+                       "new run to train longer)", head, o.recipe.epochs);
   return fmt::format("{}: nothing to do; pass {} to continue (`ser train --resume {} ...`)", head,
                      fmt::join(pass, " and "), run.string());
 }
