@@ -943,30 +943,31 @@ def make_net_case(name, seed, arch, batch, adam, stored_acts, stored_act_grads, 
 
     # ---- float32 variants: errors grouped like the README's network table ----
     def groups(res, after_res):
-        gr = {}
+        gr, gl2 = {}, {}
 
-        def put(group, key, err):
-            gr.setdefault(group, {})[key] = err
+        def put(group, key, a, r):
+            gr.setdefault(group, {})[key] = maxrel(a, r)
+            gl2.setdefault(group, {})[key] = l2rel(a, r)
         for k, a in res["acts"].items():
             if k == "logits":
                 continue
-            put("activations", k, maxrel(a, ref["acts"][k]))
+            put("activations", k, a, ref["acts"][k])
         for bn, (mu, var) in res["stats"].items():
-            put("batch_stats", bn + "_batch_mean", maxrel(mu, ref["stats"][bn][0]))
-            put("batch_stats", bn + "_batch_var", maxrel(var, ref["stats"][bn][1]))
-        put("logits_probs", "logits", maxrel(res["logits"], ref["logits"]))
-        put("logits_probs", "probs", maxrel(res["probs"], ref["probs"]))
-        put("eval", "eval_logits", maxrel(res["eval_logits"], ref["eval_logits"]))
-        put("eval", "eval_probs", maxrel(res["eval_probs"], ref["eval_probs"]))
-        put("loss", "loss", maxrel([res["loss"]], [ref["loss"]]))
+            put("batch_stats", bn + "_batch_mean", mu, ref["stats"][bn][0])
+            put("batch_stats", bn + "_batch_var", var, ref["stats"][bn][1])
+        put("logits_probs", "logits", res["logits"], ref["logits"])
+        put("logits_probs", "probs", res["probs"], ref["probs"])
+        put("eval", "eval_logits", res["eval_logits"], ref["eval_logits"])
+        put("eval", "eval_probs", res["eval_probs"], ref["eval_probs"])
+        put("loss", "loss", [res["loss"]], [ref["loss"]])
         for k in ref["grads"]:
-            put("grads", k, maxrel(res["grads"][k], ref["grads"][k]))
-        put("input_grad", "input_grad", maxrel(res["input_grad"], ref["input_grad"]))
+            put("grads", k, res["grads"][k], ref["grads"][k])
+        put("input_grad", "input_grad", res["input_grad"], ref["input_grad"])
         for k in stored_act_grads:
-            put("activation_grads", k, maxrel(res["act_grads"][k], ref["act_grads"][k]))
+            put("activation_grads", k, res["act_grads"][k], ref["act_grads"][k])
         for k in after:
             if not trainable(k):
-                put("moving_stats", k, maxrel(after_res[k], after[k]))
+                put("moving_stats", k, after_res[k], after[k])
         # AdamW: plain after_step error (informative) and the end-to-end criterion: the float32
         # step against the float64 AdamW update evaluated at the float32 run's OWN gradient.
         crit, plain = {}, {}
@@ -994,7 +995,7 @@ def make_net_case(name, seed, arch, batch, adam, stored_acts, stored_act_grads, 
                        + 4 * 2.0 ** -24 * np.abs(w0) + 1e-6 * lr_t)
                 readme[k] = float((np.abs(dw - dw_ref) / rhs).max())
             gr["after_step_readme_criterion_lhs_over_rhs"] = readme
-        return gr
+        return gr, gl2
 
     def f32_after(res, adam_fn):
         out = moving_after(arch, {k: f32(v) for k, v in params.items()},
@@ -1018,8 +1019,9 @@ def make_net_case(name, seed, arch, batch, adam, stored_acts, stored_act_grads, 
         variants[label] = (res, nafter)
     m["float32"] = {}
     for label, (res, aft) in variants.items():
-        gr = groups(res, aft)
+        gr, gl2 = groups(res, aft)
         m["float32"][label] = {"per_tensor": gr, "worst": {g: worst(v) for g, v in gr.items()},
+                               "per_tensor_l2": gl2, "worst_l2": {g: worst(v) for g, v in gl2.items()},
                                "flips": flips(arch, res["acts"], ref["acts"])}
     # Optimizer in isolation: float32 AdamW on float32(params) with float32(reference grads).
     iso = {}
