@@ -5,6 +5,7 @@
 
 #include <numeric>
 #include <random>
+#include <string>
 
 #include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/nn/layers.h"
@@ -128,6 +129,61 @@ TEST_CASE("softmax cross-entropy: d(mean loss)/d(logits)") {
     numeric.dx[i] = (plus - minus) / (2 * h);
   }
   CHECK(ser::test::compare_gradients(analytic, numeric) < kTol);
+}
+
+TEST_CASE("GlobalAvgPool2d: input gradient for random shapes, 1x1 planes and batch 1") {
+  std::mt19937_64 rng(19);
+  for (int trial = 0; trial < 5; ++trial) {
+    const int N = trial == 0 ? 1 : uniform_int(rng, 1, 3), C = uniform_int(rng, 1, 4);
+    const int H = trial == 1 ? 1 : uniform_int(rng, 1, 7), W = trial == 1 ? 1 : uniform_int(rng, 1, 8);
+    GlobalAvgPool2d<double> gap("gap");
+    LayerHarness h(gap, Shape{N, C, H, W}, rng);
+    CAPTURE(trial);
+    check_layer(h);
+  }
+}
+
+TEST_CASE("soft-target softmax cross-entropy: d(mean loss)/d(logits) with and without label smoothing and mixup") {
+  std::mt19937_64 rng(20);
+  std::normal_distribution<double> normal(0.0, 2.0);
+  const int N = 6, K = 5;
+  std::vector<double> logits(N * K), probs(N * K), dlogits(N * K);
+  for (auto& v : logits) v = normal(rng);
+  std::vector<int32_t> a(N), b(N);
+  for (auto& l : a) l = uniform_int(rng, 0, K - 1);
+  for (auto& l : b) l = uniform_int(rng, 0, K - 1);
+  b[0] = a[0];  // a pair of the same class
+  std::vector<float> lambda(N);
+  for (auto& l : lambda) l = static_cast<float>(std::uniform_real_distribution<double>(0.5, 1.0)(rng));
+  lambda[1] = 1.0f;
+  lambda[2] = 0.5f;
+  struct Variant {
+    const char* name;
+    double smoothing;
+    bool mixup;
+  };
+  for (const Variant v : {Variant{"plain", 0.0, false}, Variant{"smoothing 0.1", 0.1, false},
+                          Variant{"mixup", 0.0, true}, Variant{"mixup + smoothing 0.2", 0.2, true}}) {
+    const std::string variant = v.name;
+    CAPTURE(variant);
+    const int32_t* pb = v.mixup ? b.data() : nullptr;
+    const float* pl = v.mixup ? lambda.data() : nullptr;
+    auto loss = [&] {
+      return cpu::softmax_cross_entropy_soft<double>(probs.data(), nullptr, logits.data(), a.data(), pb, pl,
+                                                     v.smoothing, N, K);
+    };
+    cpu::softmax_cross_entropy_soft(probs.data(), dlogits.data(), logits.data(), a.data(), pb, pl, v.smoothing, N, K);
+    Gradients analytic{dlogits, {}}, numeric{ser::test::central_differences(logits, loss, 1e-5), {}};
+    const double err = ser::test::compare_gradients(analytic, numeric);
+    // h = 1e-5: round-off ~1e-16*|loss|/h stays far below the 1e-3 floor of the comparison.
+    CHECK_MESSAGE(err < kTol, variant << ": max relative error " << err);
+    // Each row's gradient sums to 0 (probabilities and targets both sum to 1).
+    for (int n = 0; n < N; ++n) {
+      double row = 0.0;
+      for (int k = 0; k < K; ++k) row += dlogits[n * K + k];
+      CHECK(std::fabs(row) < 1e-15);
+    }
+  }
 }
 
 TEST_CASE("the checker fails on a deliberately perturbed gradient") {
