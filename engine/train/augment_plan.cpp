@@ -108,6 +108,8 @@ AugmentConfig AugmentConfig::parse(const std::string& text) {
     start = comma + 1;
   }
   a.validate(1 << 20, 1 << 20);  // counts and signs now; widths against the images at training time
+  if (a.time_masks == 0) a.time_mask_max = 0;  // no masks: no width (so text() and parse() round-trip)
+  if (a.freq_masks == 0) a.freq_mask_max = 0;
   return a;
 }
 
