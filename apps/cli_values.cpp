@@ -67,6 +67,17 @@ CLI::Validator number_between_exclusive(double lo, double hi) {
       "in " + range);
 }
 
+CLI::Validator number_from_below(double lo, double hi) {
+  const std::string range = fmt::format("[{}, {})", lo, hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) {
+        double v = 0;
+        if (parse_decimal(text, v) && v >= lo && v < hi) return std::string();
+        return fmt::format("must be a number in {}, got '{}'", range, text);
+      },
+      "in " + range);
+}
+
 void add_device_option(CLI::App& cmd, std::string& device) {
   cmd.add_option("--device", device, "auto (the CPU until the GPU backend is validated on a GPU)|cpu|cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))

@@ -33,6 +33,9 @@ CLI::Validator unsigned_64bit();
 // Finite decimal numbers (digits, '.', exponent; no nan/inf/hex) strictly inside (lo, hi).
 CLI::Validator number_between_exclusive(double lo, double hi);
 
+// Finite decimal numbers in [lo, hi) (weight decay, label smoothing: 0 allowed).
+CLI::Validator number_from_below(double lo, double hi);
+
 // The --device option (auto|cpu|cuda) of `ser train` and `ser demo`, one help text for both.
 void add_device_option(CLI::App& cmd, std::string& device);
 

@@ -78,13 +78,13 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
       ->check(CLI::IsMember({"constant", "onecycle"}));
   cmd.add_option("--weight-decay", a.weight_decay,
                  "Decoupled weight decay (AdamW; 0 = Adam): each step w -= w * lr * decay" + from_recipe)
-      ->transform(number_between_exclusive(-1e-300, 1));
+      ->transform(number_from_below(0, 1));
   cmd.add_option("--augment", a.augment,
                  "Training-image augmentation: none, or comma-separated time-masks=COUNTxMAXWIDTH, "
                  "freq-masks=COUNTxMAXWIDTH (SpecAugment), shift=MAXFRAMES (circular time shift), mixup=ALPHA, "
                  "e.g. time-masks=2x16,freq-masks=2x16,shift=16" + from_recipe);
   cmd.add_option("--label-smoothing", a.label_smoothing, "Label smoothing in [0, 1)" + from_recipe)
-      ->transform(number_between_exclusive(-1e-300, 1));
+      ->transform(number_from_below(0, 1));
   cmd.add_option("--sampling", a.sampling,
                  "shuffle (every file once per epoch) or balanced (classes drawn equally often)" + from_recipe)
       ->check(CLI::IsMember({"shuffle", "balanced"}));
@@ -211,8 +211,8 @@ void register_train(CLI::App& app) {
       ->transform(integer_in(0, kMaxThreads))
       ->capture_default_str();
   cmd->add_option("--resume", *resume,
-                  "Continue the run in this folder (interrupted, or finished: a larger --epochs or --patience "
-                  "trains further); its options are reused; --epochs, --patience, --device, --math, --cache, "
+                  "Continue the run in this folder (interrupted, or finished: a larger --patience, or for a "
+                  "constant-lr recipe a larger --epochs, trains further); its options are reused; --epochs, --patience, --device, --math, --cache, "
                   "--threads may be given to change them. The corpus must be unchanged");
   cmd->add_flag("--force", *force,
                 "Replace the run already in --out: its own files (run.json, checkpoint, model, reports) are "

@@ -43,7 +43,9 @@ int planned_epochs(const fs::path& dir) {
   std::ifstream in(dir / "run.json");
   if (!in) return -1;
   try {
-    return json_to_int(nlohmann::json::parse(in).at("epochs"), "run.json", "epochs");
+    const nlohmann::json j = nlohmann::json::parse(in);
+    // "recipe"."epochs" since recipes exist; "epochs" at the top level before.
+    return json_to_int(j.contains("recipe") ? j.at("recipe").at("epochs") : j.at("epochs"), "run.json", "epochs");
   } catch (const nlohmann::json::exception&) {
     return -1;
   } catch (const Error&) {

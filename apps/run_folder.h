@@ -20,7 +20,8 @@ const std::vector<std::string>& run_file_names();
 
 // Whether `dir` holds a run: a run.json, checkpoint.safetensors or model.safetensors.
 bool holds_run(const std::filesystem::path& dir);
-// run.json's "epochs" in `dir`, or -1 when there is no readable run.json.
+// The epochs run.json in `dir` plans ("recipe"."epochs", or "epochs" of older versions),
+// or -1 when there is no readable run.json.
 int planned_epochs(const std::filesystem::path& dir);
 // "epoch K of N", "no epoch finished yet, N planned" or "a model file": for refusals.
 std::string describe_run(const std::filesystem::path& dir);

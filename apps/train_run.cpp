@@ -234,12 +234,14 @@ void apply_new_patience(train::TrainState& state, const TrainOptions& o) {
   if (state.stopped_early && o.recipe.patience > state.epochs_without_improvement) state.stopped_early = false;
 }
 
-// Why a restored run has no epoch left to train ("" when it has), with what to pass.
+// Why a restored run has no epoch left to train ("" when it has), with what to pass. A
+// one-cycle schedule is laid out for its epochs, so such a run cannot be extended.
 std::string nothing_left(const train::TrainState& state, const TrainOptions& o, const fs::path& run) {
   const bool epochs_used = state.epochs_done >= o.recipe.epochs;
   if (!epochs_used && !state.stopped_early) return "";
+  const bool extensible = o.recipe.lr_schedule == "constant";
   std::vector<std::string> pass;
-  if (epochs_used) pass.push_back(fmt::format("--epochs N larger than {}", state.epochs_done));
+  if (epochs_used && extensible) pass.push_back(fmt::format("--epochs N larger than {}", state.epochs_done));
   if (state.stopped_early)
     pass.push_back(fmt::format("--patience P larger than {}", state.epochs_without_improvement));
   const std::string head =
@@ -247,6 +249,9 @@ std::string nothing_left(const train::TrainState& state, const TrainOptions& o, 
           ? fmt::format("run stopped early at epoch {} (best {}, patience {})", state.epochs_done, state.best_epoch,
                         state.epochs_without_improvement)
           : fmt::format("run finished all {} epochs (best {})", state.epochs_done, state.best_epoch);
+  if (pass.empty())
+    return fmt::format("{}: nothing to do; its one-cycle learning-rate schedule ended with its {} epochs (start a "
+                       "new run to train longer)", head, o.recipe.epochs);
   return fmt::format("{}: nothing to do; pass {} to continue (`ser train --resume {} ...`)", head,
                      fmt::join(pass, " and "), run.string());
 }
@@ -275,11 +280,12 @@ void check_same_normalization(const fs::path& checkpoint, const train::Normaliza
             checkpoint.string(), saved.mean, saved.std, now.mean, now.std);
 }
 
-std::string stop_reason(const train::TrainState& state) {
+std::string stop_reason(const train::TrainState& state, const train::Recipe& recipe) {
+  const std::string kept = recipe.keep == "best" ? "the best epoch's weights kept" : "the last epoch's weights kept";
   if (state.stopped_early)
-    return fmt::format("stopped early at epoch {} (best {}, patience {})", state.epochs_done, state.best_epoch,
-                       state.epochs_without_improvement);
-  return fmt::format("finished {} epochs (best {})", state.epochs_done, state.best_epoch);
+    return fmt::format("stopped early at epoch {} (best {}, patience {}); {}", state.epochs_done, state.best_epoch,
+                       state.epochs_without_improvement, kept);
+  return fmt::format("finished {} epochs (best {}); {}", state.epochs_done, state.best_epoch, kept);
 }
 
 TrainOutcome existing_outcome(const fs::path& run, std::string why) {
@@ -297,7 +303,7 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
                            const train::ModelInfo& info, Device device, double wall_seconds) {
   const train::TrainState& state = learner.state;
   TrainOutcome outcome;
-  outcome.why = stop_reason(state);
+  outcome.why = stop_reason(state, options.recipe);
   outcome.model_path = run / "model.safetensors";
   train::save_model(outcome.model_path, learner.model, info);
   const train::Evaluation test = train::evaluate(learner.model, split.test);
@@ -306,10 +312,13 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
   write_predictions(run / "predictions.tsv", all, split.test_rows, test, classes.names);
 
   ReportInput report;
-  report.title = fmt::format("{} protocol, {} of {} files (best epoch {} of {}{})", options.protocol,
+  const std::string weights =
+      options.recipe.keep == "best"
+          ? fmt::format("best epoch {} of {}", state.best_epoch, state.epochs_done)
+          : fmt::format("last epoch {}; best validation epoch {}", state.epochs_done, state.best_epoch);
+  report.title = fmt::format("{} recipe, {} protocol, {} of {} files ({}{})", options.recipe.name, options.protocol,
                              split.test_is_validation ? "validation speakers (no test speakers named)" : "test split",
-                             split.test.size(), state.best_epoch, state.epochs_done,
-                             state.stopped_early ? ", stopped early" : "");
+                             split.test.size(), weights, state.stopped_early ? ", stopped early" : "");
   report.class_names = classes.names;
   report.metrics = metrics;
   report.history = state.history;

@@ -4,7 +4,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <vector>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -153,3 +155,47 @@ TEST_CASE("bad command lines and missing files give one clear line and a non-zer
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("app") {
+
+TEST_CASE("ser train: recipe options are checked before any work, each a one-line error") {
+  ser::test::TempDir dir;
+  const std::string data = " --data " + dir.path().string() + " --out " + (dir.path() / "run").string();
+  struct Case {
+    std::string args, expected;
+  };
+  const std::vector<Case> cases{
+      {"--recipe nonsense", "unknown recipe 'nonsense': expected one of robust (the default), seed"},
+      {"--recipe " + (dir.path() / "missing.json").string(), "missing.json: cannot open the file"},
+      {"--augment shift", "--augment item 'shift': expected KEY=VALUE"},
+      {"--augment time-masks=2", "--augment item 'time-masks=2': expected COUNTxMAXWIDTH"},
+      {"--augment freq-masks=9x8", "at most 4 time and 4 frequency masks"},
+      {"--augment wobble=3", "unknown key 'wobble'"},
+      {"--augment time-masks=2x100", "mask widths must lie in [0, half the image]"},
+      {"--lr-schedule linear", "--lr-schedule: linear not in {constant,onecycle}"},
+      {"--sampling weighted", "--sampling: weighted not in {shuffle,balanced}"},
+      {"--val-speakers Actor_20..Actor_17", "runs backwards"},
+      {"--test-speakers Actor_21", "--test-speakers needs --val-speakers too"},
+      {"--protocol holdout --val-speakers Actor_17", "cannot be combined with --protocol holdout"},
+  };
+  for (const Case& c : cases) {
+    const Result r = run("train" + data + " " + c.args);
+    CAPTURE(c.args);
+    CAPTURE(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.output.rfind("ser: error: ", 0) == 0);
+    CHECK(r.output.find(c.expected) != std::string::npos);
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(dir.path() / "run"));
+  }
+}
+
+TEST_CASE("ser train --help names the recipes and the options that override them") {
+  const Result r = run("train --help");
+  REQUIRE(r.status == 0);
+  for (const char* part : {"--recipe", "robust", "seed", "--lr-schedule", "--weight-decay", "--augment",
+                           "--label-smoothing", "--sampling", "--keep", "--head", "--val-speakers", "--test-speakers",
+                           "Actor_17..Actor_20"})
+    CHECK_MESSAGE(r.output.find(part) != std::string::npos, part);
+}
+}

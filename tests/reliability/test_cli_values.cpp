@@ -108,10 +108,11 @@ TEST_CASE("good numeric option values reach the run as written") {
   CAPTURE(r.output);
   REQUIRE(r.status == 0);
   const nlohmann::json options = nlohmann::json::parse(test::read_text(run / "run.json"));
-  CHECK(options.at("epochs").get<int>() == 10);  // decimal, not octal 8
-  CHECK(options.at("batch").get<int>() == 65536);
-  CHECK(options.at("lr").get<double>() == doctest::Approx(0.001));
-  CHECK(options.at("patience").get<int>() == 1);
+  const nlohmann::json& recipe = options.at("recipe");
+  CHECK(recipe.at("epochs").get<int>() == 10);  // decimal, not octal 8
+  CHECK(recipe.at("batch").get<int>() == 65536);
+  CHECK(recipe.at("lr").get<double>() == doctest::Approx(0.001));
+  CHECK(recipe.at("patience").get<int>() == 1);
   CHECK(options.at("seed").get<std::uint64_t>() == UINT64_MAX);
   CHECK(options.at("threads").get<int>() == 0);
 }

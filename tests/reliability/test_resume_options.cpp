@@ -32,8 +32,8 @@ TEST_CASE("--resume RUN --epochs N extends a finished run; experiment options ca
   const fs::path corpus = test::make_tiny_corpus(dir.path() / "corpus");
   const fs::path run = dir.path() / "run";
   const test::RunResult first =
-      test::run_ser({"train", "--quiet", "--device", "cpu", "--data", corpus.string(), "--cache", "none", "--epochs",
-                     "1", "--patience", "5", "--seed", "7", "--out", run.string()},
+      test::run_ser({"train", "--quiet", "--device", "cpu", "--data", corpus.string(), "--cache", "none", "--recipe",
+                     "seed", "--epochs", "1", "--patience", "5", "--seed", "7", "--out", run.string()},
                     dir.path() / "first.log");
   CAPTURE(first.output);
   REQUIRE(first.status == 0);
@@ -53,9 +53,34 @@ TEST_CASE("--resume RUN --epochs N extends a finished run; experiment options ca
   REQUIRE(extended.status == 0);
   CHECK(epochs_done(run / "checkpoint.safetensors") == 2);
   const nlohmann::json options = nlohmann::json::parse(test::read_text(run / "run.json"));
-  CHECK(options.at("epochs").get<int>() == 2);
-  CHECK(options.at("patience").get<int>() == 5);  // unchanged options keep the run's values
+  CHECK(options.at("recipe").at("epochs").get<int>() == 2);
+  CHECK(options.at("recipe").at("patience").get<int>() == 5);  // unchanged options keep the run's values
+  CHECK(options.at("recipe").at("name").get<std::string>() == "seed");
   CHECK(options.at("seed").get<uint64_t>() == 7);
+}
+
+TEST_CASE("--resume of a one-cycle run: --epochs is refused (the schedule is laid out for its epochs)") {
+  test::TempDir dir;
+  const fs::path corpus = test::make_tiny_corpus(dir.path() / "corpus");
+  const fs::path run = dir.path() / "run";
+  const test::RunResult first =
+      test::run_ser({"train", "--quiet", "--device", "cpu", "--data", corpus.string(), "--cache", "none", "--recipe",
+                     "robust", "--epochs", "1", "--seed", "7", "--out", run.string()},
+                    dir.path() / "first.log");
+  CAPTURE(first.output);
+  REQUIRE(first.status == 0);
+  const auto checkpoint_before = read_file_bytes(run / "checkpoint.safetensors");
+  const test::RunResult refused =
+      test::run_ser({"train", "--quiet", "--resume", run.string(), "--epochs", "2"}, dir.path() / "refused.log");
+  CAPTURE(refused.output);
+  CHECK(refused.status == 1);
+  CHECK(refused.output.find("one-cycle learning-rate schedule was laid out for 1 epochs") != std::string::npos);
+  CHECK(read_file_bytes(run / "checkpoint.safetensors") == checkpoint_before);
+  const test::RunResult done = test::run_ser({"train", "--quiet", "--resume", run.string()}, dir.path() / "done.log");
+  CAPTURE(done.output);
+  CHECK(done.status == 0);
+  CHECK(done.output.find("start a new run to train longer") != std::string::npos);
+  CHECK(read_file_bytes(run / "checkpoint.safetensors") == checkpoint_before);
 }
 
 }  // TEST_SUITE

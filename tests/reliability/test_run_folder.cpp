@@ -30,7 +30,8 @@ namespace {
 
 std::vector<std::string> train_args(const fs::path& corpus, const fs::path& out, const std::string& epochs = "1",
                                     const std::string& seed = "7") {
-  return {"train", "--quiet",  "--device", "cpu",  "--data", corpus.string(), "--cache", "none",
+  // The notebook's recipe: a constant learning rate, so a finished run can be extended.
+  return {"train", "--quiet",  "--device", "cpu",  "--data", corpus.string(), "--cache", "none", "--recipe", "seed",
           "--epochs", epochs, "--patience", "5", "--seed", seed, "--out", out.string()};
 }
 
