@@ -6,8 +6,9 @@
 //  - a small robust-like network (GAP head, conv-bn-relu blocks, SpecAugment masks + time
 //    shift, mixup, label smoothing, balanced sampling, AdamW + one-cycle) trained by the
 //    DeviceTrainer: CUDA-graph replays equal eager device steps bit for bit; the DeviceTrainer
-//    equals the host loop on the same GPU and tracks the CPU Trainer; Trainer::fit trains it
-//    through the DeviceTrainer (it refused these settings before).
+//    equals the host loop on the same GPU and tracks the CPU Trainer; a schedule changed
+//    between epochs is captured anew; Trainer::fit trains it through the DeviceTrainer (it
+//    refused these settings before).
 // Tolerances (max-norm relative, as tests/gpu/test_device_trainer.cpp, whose arguments hold
 // unchanged: the augmented images are bit-identical on both devices, so the only
 // differences are float reductions, the float (GPU) vs double (CPU) loss, and the device's
@@ -255,6 +256,34 @@ TEST_CASE("DeviceTrainer (robust-like) equals the host loop on the GPU and track
     CHECK(test::max_norm_relative_error(device.state(), cpu.state()) <= 2e-3 * steps / 5.0);
     CHECK(device.adam.steps() == cpu.adam.steps());
   }
+}
+
+// Adam's settings reach a captured graph by value: a new schedule between epochs (what
+// ser train does once it knows the steps per epoch, Adam::set_schedule) must be captured
+// anew, not replayed with the old rates. Eager steps read the settings at every step.
+TEST_CASE("DeviceTrainer recaptures its graphs when Adam's schedule changes between epochs") {
+  SER_REQUIRE_GPU();
+  const Dataset data = small_dataset();
+  const int batch = 8;
+  const Setting& setting = settings().back();
+  const Architecture arch = robust_like(setting.dense);
+  const TrainConfig config = robust_config(batch, setting.augment, setting.smoothing, setting.sampling, 2);
+  Run graphs(arch, Device::CUDA, 5), eager(arch, Device::CUDA, 5);
+  DeviceTrainerOptions with_graphs, without_graphs;
+  without_graphs.cuda_graphs = false;
+  DeviceTrainer a(graphs.model, graphs.adam, graphs.rng, data, config, with_graphs);
+  DeviceTrainer b(eager.model, eager.adam, eager.rng, data, config, without_graphs);
+  a.train_epoch(1);
+  const int64_t captures_after_first = a.counts().graph_captures;
+  LrSchedule longer = graphs.adam.config().schedule;
+  longer.total_steps = 40;  // another rate at every step of epoch 2
+  graphs.adam.set_schedule(longer);
+  a.train_epoch(2);
+  CHECK(a.counts().graph_captures > captures_after_first);
+  b.train_epoch(1);
+  eager.adam.set_schedule(longer);
+  b.train_epoch(2);
+  CHECK(test::max_norm_relative_error(graphs.state(), eager.state()) == 0.0);
 }
 
 TEST_CASE("Trainer::fit trains the robust-like recipe on a CUDA model through the DeviceTrainer") {
