@@ -1,5 +1,6 @@
 // Google Benchmark of the hand-written training-step kernels (kernels/*.h) at the seed
-// network's shapes, batch 16 (the protocol's) and 256. Each case first checks one output
+// network's shapes (and the robust recipe's: augmentation, soft-target loss, AdamW with the
+// one-cycle schedule, the GAP head), batch 16 (the protocol's) and 256. Each case first checks one output
 // against a CPU loop, then times the kernel alone with CUDA events (UseManualTime) after
 // flushing L2 (a cudaMemsetAsync over twice the L2 size), and reports the bytes the
 // kernel must move, its FLOPs (multiply-adds as 2, exp/sqrt/division as 1) and
@@ -13,16 +14,26 @@
 #include <random>
 #include <vector>
 
+#include <cstring>
+
 #include "engine/core/device.h"
 #include "engine/core/philox.h"
+#include "engine/core/random.h"
+#include "engine/cpu/adam.h"
+#include "engine/cpu/augment.h"
+#include "engine/cpu/global_avg_pool.h"
+#include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/cuda/check.h"
+#include "engine/train/augment_plan.h"
 #include "bench/ceilings_gpu.h"
 #include "kernels/adam.h"
+#include "kernels/augment.h"
 #include "kernels/bias_relu.h"
 #include "kernels/confusion.h"
 #include "kernels/device_array.h"
 #include "kernels/dropout.h"
 #include "kernels/gather.h"
+#include "kernels/global_avg_pool.h"
 #include "kernels/softmax_cross_entropy.h"
 
 using namespace ser;
@@ -107,6 +118,103 @@ void BM_adam_step_gpu(benchmark::State& state) {
   int64_t t = 1;
   time_and_report(state, [&](cudaStream_t s) { kernels::adam_step(w.data(), d_g.data(), m.data(), v.data(), n, h, ++t, s); },
                  double(n) * 28, 12.0 * n);
+}
+
+// The robust recipe's optimizer over the seed net's arena size: AdamW (decay 1e-2) with the
+// one-cycle schedule evaluated from the device step counter (the CUDA-graph step's variant).
+// Checked once: one host-step launch equals cpu::adam_step bit for bit.
+void BM_adamw_onecycle_gpu(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const int64_t n = kSeedNetParameters;
+  const auto w0 = random_floats(n, -1, 1, 2), g = random_floats(n, -0.1f, 0.1f, 3);
+  kernels::AdamHyper h;
+  h.learning_rate = 2e-3;
+  h.weight_decay = 1e-2;
+  h.schedule.kind = nn::LrScheduleKind::OneCycle;
+  h.schedule.total_steps = 60 * 40;  // robust: 60 epochs of ~40 steps
+  DeviceArray<float> w(w0), d_g(g), m(n), v(n);
+  DeviceArray<int64_t> step(1);
+  kernels::adam_step(w.data(), d_g.data(), m.data(), v.data(), n, h, 1, nullptr);
+  std::vector<float> want = w0, want_m(n, 0.0f), want_v(n, 0.0f);
+  cpu::adam_step(want.data(), want_m.data(), want_v.data(), g.data(), n, h.rate_of_step(1), h.beta1, h.beta2,
+                 h.epsilon, 1, h.weight_decay);
+  if (!close(w.download(), want, 0)) return state.SkipWithError("AdamW differs from cpu::adam_step");
+  time_and_report(state, [&](cudaStream_t s) {
+    kernels::adam_step_device_counter(w.data(), d_g.data(), m.data(), v.data(), n, h, step.data(), s);
+  }, double(n) * 28, 14.0 * n);
+}
+
+// SpecAugment masks + time shift (+ mixup) of a batch of 128x128 images from a drawn plan
+// (the robust recipe's masks), checked once bit for bit against cpu::augment_images.
+void BM_augment_gpu(benchmark::State& state, bool mixup) {
+  if (skip_without_device(state)) return;
+  const int n = static_cast<int>(state.range(0)), h = 128, w = 128;
+  const auto x = random_floats(int64_t(n) * h * w, -2, 2, 13);
+  Generator generator(5);
+  const auto config =
+      train::AugmentConfig::parse(mixup ? "time-masks=2x16,freq-masks=2x16,shift=16,mixup=0.2"
+                                        : "time-masks=2x16,freq-masks=2x16,shift=16");
+  const std::vector<cpu::SampleAugment> plan = train::draw_augment_plan(generator, n, n, h, w, config);
+  DeviceArray<float> d_x(x), d_out(int64_t(n) * h * w);
+  DeviceArray<cpu::SampleAugment> d_plan(plan);
+  kernels::augment_images(d_out.data(), d_x.data(), d_plan.data(), n, h, w, nullptr);
+  std::vector<float> want(x.size());
+  cpu::augment_images(want.data(), x.data(), plan.data(), n, h, w);
+  const auto got = d_out.download();
+  if (std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) != 0)
+    return state.SkipWithError("augment differs from cpu::augment_images");
+  const double pixels = double(n) * h * w;
+  time_and_report(state, [&](cudaStream_t s) {
+    kernels::augment_images(d_out.data(), d_x.data(), d_plan.data(), n, h, w, s);
+  }, pixels * 4 * (mixup ? 3 : 2), mixup ? 3.0 * pixels : 0.0);
+}
+
+// Soft-target softmax-CE (label smoothing 0.1 + mixup), checked once against the CPU's loss.
+void BM_softmax_cross_entropy_soft_gpu(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const int64_t n = state.range(0);
+  const auto logits = random_floats(n * kClasses, -3, 3, 14);
+  const auto lambda = random_floats(n, 0.5f, 1.0f, 15);
+  std::vector<int32_t> a(n), b(n);
+  for (int64_t i = 0; i < n; ++i) {
+    a[i] = int32_t(i % kClasses);
+    b[i] = int32_t((i * 5 + 3) % kClasses);
+  }
+  DeviceArray<float> d_logits(logits), d_dlogits(n * kClasses), d_loss(1), d_lambda(lambda);
+  DeviceArray<int32_t> d_a(a), d_b(b);
+  DeviceArray<int> d_correct(1);
+  auto launch = [&](cudaStream_t s) {
+    kernels::softmax_cross_entropy_soft_forward_backward(d_logits.data(), d_a.data(), d_b.data(), d_lambda.data(), 0.1,
+                                                         n, kClasses, d_dlogits.data(), d_loss.data(),
+                                                         d_correct.data(), s);
+  };
+  launch(nullptr);
+  std::vector<float> probs(n * kClasses), dlogits(n * kClasses);
+  const double want_loss = n * cpu::softmax_cross_entropy_soft(probs.data(), dlogits.data(), logits.data(), a.data(),
+                                                               b.data(), lambda.data(), 0.1, int(n), kClasses);
+  if (std::fabs(d_loss.download()[0] - want_loss) > 1e-5 * std::fabs(want_loss) + 1e-6)
+    return state.SkipWithError("soft loss differs from cpu::softmax_cross_entropy_soft");
+  time_and_report(state, launch, double(n) * (2 * kClasses * 4 + 12), 12.0 * n * kClasses);
+}
+
+// Global average pooling at the robust network's head: (B, 256, 6, 6) -> (B, 256).
+void BM_global_avg_pool_gpu(benchmark::State& state, bool backward) {
+  if (skip_without_device(state)) return;
+  const int64_t planes = state.range(0) * 256, hw = 36;
+  const auto x = random_floats(planes * hw, -1, 1, 16), dy = random_floats(planes, -1, 1, 17);
+  DeviceArray<float> d_x(x), d_y(planes), d_dy(dy), d_dx(planes * hw);
+  kernels::global_avg_pool_forward(d_y.data(), d_x.data(), planes, hw, nullptr);
+  std::vector<float> want(planes);
+  cpu::global_avg_pool_forward(want.data(), x.data(), planes, hw);
+  if (!close(d_y.download(), want, 1e-7)) return state.SkipWithError("GAP forward differs from the CPU");
+  if (backward)
+    time_and_report(state, [&](cudaStream_t s) {
+      kernels::global_avg_pool_backward(d_dx.data(), d_dy.data(), planes, hw, s);
+    }, double(planes) * (4 + 4 * hw), double(planes) * hw);
+  else
+    time_and_report(state, [&](cudaStream_t s) {
+      kernels::global_avg_pool_forward(d_y.data(), d_x.data(), planes, hw, s);
+    }, double(planes) * (4 * hw + 4), double(planes) * hw);
 }
 
 // Seed-net conv outputs (C, HW) by layer index 0..3.
@@ -216,6 +324,12 @@ void BM_confusion_from_logits_gpu(benchmark::State& state) {
   BENCHMARK_CAPTURE(fn, name, backward)->UseManualTime()->Unit(benchmark::kMicrosecond)
 SER_GPU_BENCH(BM_softmax_cross_entropy_gpu)->Arg(16)->Arg(256);
 SER_GPU_BENCH(BM_adam_step_gpu);
+SER_GPU_BENCH(BM_adamw_onecycle_gpu);
+SER_GPU_BENCH(BM_softmax_cross_entropy_soft_gpu)->Arg(16)->Arg(256);
+SER_GPU_BENCH_CAPTURE(BM_augment_gpu, masks_shift, false)->Arg(16)->Arg(256);
+SER_GPU_BENCH_CAPTURE(BM_augment_gpu, masks_shift_mixup, true)->Arg(16)->Arg(256);
+SER_GPU_BENCH_CAPTURE(BM_global_avg_pool_gpu, forward, false)->Arg(16)->Arg(256);
+SER_GPU_BENCH_CAPTURE(BM_global_avg_pool_gpu, backward, true)->Arg(16)->Arg(256);
 SER_GPU_BENCH(BM_gather_rows_gpu)->Arg(16)->Arg(256);
 SER_GPU_BENCH(BM_confusion_from_logits_gpu)->Arg(16)->Arg(256);
 SER_GPU_BENCH_CAPTURE(BM_bias_relu_conv_gpu, forward, false)->ArgsProduct({{16, 256}, {0, 1, 2, 3}})->ArgNames({"batch", "layer"});

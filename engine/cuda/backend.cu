@@ -1,5 +1,6 @@
 // The CUDA side of engine/nn/cuda_backend.h: the shared context, stream ordering helpers,
-// the loss and the optimizer step behind plain C++ signatures.
+// the losses (hard and soft targets) and the optimizer step (Adam / AdamW with a learning-
+// rate schedule) behind plain C++ signatures.
 #include <mutex>
 
 #include "engine/core/device.h"
@@ -64,6 +65,26 @@ void softmax_cross_entropy_accumulate(CudaContext& ctx, const float* logits, con
   kernels::softmax_cross_entropy_forward_backward(logits, labels, n, k, dlogits, loss_sum, correct, ctx.stream());
 }
 
+double softmax_cross_entropy_soft(CudaContext& ctx, const float* logits, const int32_t* labels_a,
+                                  const int32_t* labels_b, const float* lambda, double smoothing, int64_t n, int k,
+                                  float* dlogits, float* loss_sum, int32_t* correct) {
+  CUDA_CHECK(cudaMemsetAsync(loss_sum, 0, sizeof(float), ctx.stream()));
+  CUDA_CHECK(cudaMemsetAsync(correct, 0, sizeof(int32_t), ctx.stream()));
+  kernels::softmax_cross_entropy_soft_forward_backward(logits, labels_a, labels_b, lambda, smoothing, n, k, dlogits,
+                                                       loss_sum, reinterpret_cast<int*>(correct), ctx.stream());
+  float total = 0.0f;
+  CUDA_CHECK(cudaMemcpyAsync(&total, loss_sum, sizeof(float), cudaMemcpyDeviceToHost, ctx.stream()));
+  ctx.synchronize();
+  return static_cast<double>(total) / static_cast<double>(n);
+}
+
+void softmax_cross_entropy_soft_accumulate(CudaContext& ctx, const float* logits, const int32_t* labels_a,
+                                           const int32_t* labels_b, const float* lambda, double smoothing, int64_t n,
+                                           int k, float* dlogits, float* loss_sum, int* correct) {
+  kernels::softmax_cross_entropy_soft_forward_backward(logits, labels_a, labels_b, lambda, smoothing, n, k, dlogits,
+                                                       loss_sum, correct, ctx.stream());
+}
+
 void set_allow_tf32(CudaContext& ctx, bool allow) {
   ctx.set_math_mode(allow ? MathMode::AllowTf32 : MathMode::StrictFp32);
 }
@@ -72,12 +93,15 @@ void note_reallocation(CudaContext& ctx) { ctx.note_reallocation(); }
 void check_not_capturing(CudaContext& ctx, const char* what) { ctx.check_not_capturing(what); }
 
 void adam_step(CudaContext& ctx, float* params, const float* grads, float* m, float* v, int64_t n, double lr,
-               double beta1, double beta2, double epsilon, int64_t t) {
+               double beta1, double beta2, double epsilon, double weight_decay, const nn::LrSchedule& schedule,
+               int64_t t) {
   kernels::AdamHyper hyper;
   hyper.learning_rate = lr;
   hyper.beta1 = beta1;
   hyper.beta2 = beta2;
   hyper.epsilon = epsilon;
+  hyper.weight_decay = weight_decay;
+  hyper.schedule = schedule;
   kernels::adam_step(params, grads, m, v, n, hyper, t, ctx.stream());
 }
 

@@ -1,14 +1,20 @@
 // DeviceTrainer (engine/train/device_trainer.h): the resident training set, the queued
 // step, its CUDA-graph capture and replay, and the once-per-epoch host exchange.
 // Device buffers:
-//   images_      (M, C, H, W) float   the normalised training set
-//   labels_      (M) int32
-//   order_       (M) int64            the epoch's permutation
-//   counters_    (1) TrainStepCounters cursor, dropout stream, Adam t, epoch totals
-//   step_loss_   (1) StepLoss          the current step's loss sum and correct count
-//   x_batch_     (B, C, H, W) float    the gathered batch (a partial batch uses its front)
-//   y_batch_     (B) int32
-// Pinned host mirrors of order_ and counters_ make the epoch's two copies asynchronous.
+//   images       (M, C, H, W) float   the normalised training set
+//   labels       (M) int32
+//   order        (M) int64            the epoch's order (shuffle or balanced, sampling.h)
+//   plan         (M) SampleAugment    the epoch's augmentation plan, row i for position i of
+//                                     the order (only when augmentation is on)
+//   counters     (1) TrainStepCounters cursor, dropout stream, Adam t, epoch totals
+//   step_loss    (1) StepLoss          the current step's loss sum and correct count
+//   x_batch      (B, C, H, W) float    the gathered batch (a partial batch uses its front)
+//   y_batch      (B) int32             the batch's labels (the soft loss's labels_a)
+//   x_augmented  (B, 1, H, W) float    the augmented batch (augmentation on)
+//   y_partner    (B) int32, mix_weight (B) float   mixup partner labels and own weights
+//                                     (augmentation and soft targets on)
+// Pinned host mirrors of order, plan and counters make the epoch's copies asynchronous.
+// All of these are allocated in the constructor, before any capture.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -24,8 +30,11 @@
 #include "engine/core/progress.h"
 #include "engine/cuda/check.h"
 #include "engine/cuda/context.h"
+#include "engine/train/augment_plan.h"
 #include "engine/train/device_trainer.h"
+#include "engine/train/sampling.h"
 #include "kernels/adam.h"
+#include "kernels/augment.h"
 #include "kernels/device_array.h"
 #include "kernels/train_step.h"
 
@@ -70,6 +79,27 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The optimizer's settings as the Adam kernel takes them (by value: a captured graph holds
+// the values of its capture, so the trainer recaptures when they change).
+kernels::AdamHyper adam_hyper(const nn::AdamConfig& c) {
+  kernels::AdamHyper h;
+  h.learning_rate = c.lr;
+  h.beta1 = c.beta1;
+  h.beta2 = c.beta2;
+  h.epsilon = c.epsilon;
+  h.weight_decay = c.weight_decay;
+  h.schedule = c.schedule;
+  return h;
+}
+
+bool same_hyper(const kernels::AdamHyper& a, const kernels::AdamHyper& b) {
+  const nn::LrSchedule &s = a.schedule, &t = b.schedule;
+  return a.learning_rate == b.learning_rate && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.epsilon == b.epsilon &&
+         a.weight_decay == b.weight_decay && s.kind == t.kind && s.max_lr == t.max_lr &&
+         s.total_steps == t.total_steps && s.pct_start == t.pct_start && s.div_factor == t.div_factor &&
+         s.final_div_factor == t.final_div_factor;
+}
+
 }  // namespace
 
 struct DeviceTrainer::Impl {
@@ -84,14 +114,23 @@ struct DeviceTrainer::Impl {
         sample_shape(train.images.shape()),
         samples(train.size()),
         sample_numel(train.images.shape().numel() / std::max<int64_t>(train.size(), 1)),
+        classes(m.architecture().classes),
+        augments(c.augment.enabled()),
+        soft_targets(c.soft_targets()),
         images(train.images.to(Device::CUDA)),
+        host_labels(train.labels),
         labels(train.labels),
         order(train.size()),
+        plan(augments ? train.size() : 0),
         counters(1),
         step_loss(1),
         x_batch(static_cast<int64_t>(c.batch) * sample_numel),
         y_batch(c.batch),
+        x_augmented(augments ? static_cast<int64_t>(c.batch) * sample_numel : 0),
+        y_partner(augments && soft_targets ? c.batch : 0),
+        mix_weight(augments && soft_targets ? c.batch : 0),
         host_order(train.size()),
+        host_plan(augments ? train.size() : 0),
         host_counters(1) {
     cudaEvent_t e = nullptr;
     CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
@@ -102,23 +141,35 @@ struct DeviceTrainer::Impl {
     for (auto* e : progress_event_pool) cudaEventDestroy(e);
   }
 
-  // Queues one training step of `count` rows (count <= config.batch) on the stream.
+  // Queues one training step of `count` rows (count <= config.batch) on the stream: the
+  // host Trainer's step (gather, augment, forward, hard or soft loss, backward, Adam(W)) with
+  // every per-step value read from device memory (cursor, dropout stream, Adam's t).
   void enqueue_step(int64_t count) {
     const cudaStream_t s = ctx.stream();
     CUDA_CHECK(cudaMemsetAsync(model.gradients().data(), 0, model.gradients().bytes(), s));
     CUDA_CHECK(cudaMemsetAsync(step_loss.data(), 0, sizeof(kernels::StepLoss), s));
     kernels::gather_batch_at_cursor(x_batch.data(), y_batch.data(), images.data(), labels.data(), samples,
                                     sample_numel, order.data(), counters.data(), count, s);
+    const float* input = x_batch.data();
+    const bool mixes = augments && soft_targets;  // mixup targets from the plan (partner = self without mixup)
+    if (augments) {
+      kernels::augment_batch_at_cursor(x_augmented.data(), mixes ? y_partner.data() : nullptr,
+                                       mixes ? mix_weight.data() : nullptr, x_batch.data(),
+                                       mixes ? y_batch.data() : nullptr, plan.data(), samples,
+                                       &counters.data()->cursor, count, static_cast<int>(sample_shape[2]),
+                                       static_cast<int>(sample_shape[3]), s);
+      input = x_augmented.data();
+    }
     const Shape x_shape{count, sample_shape[1], sample_shape[2], sample_shape[3]};
-    net.forward(x_batch.data(), x_shape, nn::Mode::Train, &generator, Device::CUDA);
-    net.backward_from_device_labels(y_batch.data(), &step_loss.data()->loss_sum, &step_loss.data()->correct);
-    kernels::AdamHyper hyper;
-    hyper.learning_rate = adam.config().lr;
-    hyper.beta1 = adam.config().beta1;
-    hyper.beta2 = adam.config().beta2;
-    hyper.epsilon = adam.config().epsilon;
+    net.forward(input, x_shape, nn::Mode::Train, &generator, Device::CUDA);
+    if (soft_targets)
+      net.backward_from_device_soft_targets(y_batch.data(), mixes ? y_partner.data() : nullptr,
+                                            mixes ? mix_weight.data() : nullptr, config.label_smoothing,
+                                            &step_loss.data()->loss_sum, &step_loss.data()->correct);
+    else
+      net.backward_from_device_labels(y_batch.data(), &step_loss.data()->loss_sum, &step_loss.data()->correct);
     kernels::adam_step_device_counter(model.parameters().data(), model.gradients().data(), adam.m().data(),
-                                      adam.v().data(), model.parameter_count(), hyper,
+                                      adam.v().data(), model.parameter_count(), adam_hyper(adam.config()),
                                       &counters.data()->adam_step, s);
     kernels::finish_training_step(counters.data(), step_loss.data(), count,
                                   static_cast<uint64_t>(net.dropout_streams_per_step()), s);
@@ -160,6 +211,13 @@ struct DeviceTrainer::Impl {
 
   // Runs one step of `count` rows: replay, capture then replay, or eager (see the header).
   void run_step(int64_t count) {
+    // The Adam settings are baked into a graph by value: should the caller change them
+    // (Adam::set_schedule between epochs), every graph is captured again.
+    const kernels::AdamHyper hyper = adam_hyper(adam.config());
+    if (!same_hyper(hyper, captured_hyper)) {
+      for (auto& [size, g] : graphs) g.reset();
+      captured_hyper = hyper;
+    }
     StepGraph& graph = graphs[count];
     const uint64_t generation = ctx.memory_generation();
     if (options.cuda_graphs && graph.exec != nullptr && graph.captured_at == generation) {
@@ -192,18 +250,32 @@ struct DeviceTrainer::Impl {
     graph.warmed_at = ctx.memory_generation();
   }
 
-  // Uploads the epoch's order and counters (one async copy each, from pinned memory).
+  // Draws the epoch's order and augmentation plan from the Generator exactly as
+  // Trainer::train_epoch does (same calls, same order: the order's stream, then the plan's),
+  // and uploads them with the counters (one async copy each, from pinned memory).
   void begin_epoch() {
     ctx.synchronize();  // the pinned mirrors may still be read by the previous epoch's copies
-    const std::vector<int64_t> permutation = generator.permutation(samples);
-    std::copy(permutation.begin(), permutation.end(), host_order.data);
+    const std::vector<int64_t> epoch_rows = epoch_order(generator, config.sampling, host_labels, classes);
+    SER_CHECK(static_cast<int64_t>(epoch_rows.size()) == samples,
+              "internal error: the epoch's order has {} rows for {} samples", epoch_rows.size(), samples);
+    std::copy(epoch_rows.begin(), epoch_rows.end(), host_order.data);
+    if (augments) {
+      const std::vector<cpu::SampleAugment> epoch_plan =
+          draw_augment_plan(generator, samples, config.batch, static_cast<int>(sample_shape[2]),
+                            static_cast<int>(sample_shape[3]), config.augment);
+      std::copy(epoch_plan.begin(), epoch_plan.end(), host_plan.data);
+    }
     kernels::TrainStepCounters& c = *host_counters.data;
     c = kernels::TrainStepCounters{};
-    c.dropout_stream = generator.offset();
+    c.dropout_stream = generator.offset();  // after the order and the plan, as the host loop's dropout draws
     c.adam_step = adam.steps();
     const cudaStream_t s = ctx.stream();
     CUDA_CHECK(cudaMemcpyAsync(order.data(), host_order.data, sizeof(int64_t) * static_cast<std::size_t>(samples),
                                cudaMemcpyHostToDevice, s));
+    if (augments)
+      CUDA_CHECK(cudaMemcpyAsync(plan.data(), host_plan.data,
+                                 sizeof(cpu::SampleAugment) * static_cast<std::size_t>(samples),
+                                 cudaMemcpyHostToDevice, s));
     CUDA_CHECK(cudaMemcpyAsync(counters.data(), host_counters.data, sizeof(kernels::TrainStepCounters),
                                cudaMemcpyHostToDevice, s));
   }
@@ -312,16 +384,26 @@ struct DeviceTrainer::Impl {
   Shape sample_shape;     // (M, C, H, W) of the training set
   int64_t samples;        // M
   int64_t sample_numel;   // C * H * W
+  int classes;
+  bool augments;          // config.augment.enabled()
+  bool soft_targets;      // config.soft_targets(): label smoothing or mixup
   Tensor images;          // (M, C, H, W) on the device
+  std::vector<int32_t> host_labels;       // (M), for balanced sampling
   kernels::DeviceArray<int32_t> labels;   // (M)
   kernels::DeviceArray<int64_t> order;    // (M)
+  kernels::DeviceArray<cpu::SampleAugment> plan;  // (M) or empty
   kernels::DeviceArray<kernels::TrainStepCounters> counters;  // (1)
   kernels::DeviceArray<kernels::StepLoss> step_loss;          // (1)
   kernels::DeviceArray<float> x_batch;    // (B, C, H, W)
   kernels::DeviceArray<int32_t> y_batch;  // (B)
+  kernels::DeviceArray<float> x_augmented;   // (B, 1, H, W) or empty
+  kernels::DeviceArray<int32_t> y_partner;   // (B) or empty
+  kernels::DeviceArray<float> mix_weight;    // (B) or empty
   PinnedArray<int64_t> host_order;                         // (M)
+  PinnedArray<cpu::SampleAugment> host_plan;               // (M), or 1 unused
   PinnedArray<kernels::TrainStepCounters> host_counters;  // (1)
   std::map<int64_t, StepGraph> graphs;  // by batch size
+  kernels::AdamHyper captured_hyper = adam_hyper(adam.config());  // what the graphs hold
   std::vector<cudaEvent_t> progress_event_pool;
   DeviceStepCounts counts;
 };
@@ -344,6 +426,13 @@ void check_device_trainer_arguments(nn::Model& model, nn::Adam& adam, const Data
   SER_CHECK(config.batch > 0, "batch size must be positive, got {}", config.batch);
   SER_CHECK(options.queue_depth_steps > 0, "DeviceTrainer: queue depth {} must be positive",
             options.queue_depth_steps);
+  if (config.augment.enabled()) {
+    const Shape& s = train.images.shape();
+    SER_CHECK(s[1] == 1, "DeviceTrainer: augmentation works on (M, 1, H, W) images, got {}", s.str());
+    config.augment.validate(static_cast<int>(s[2]), static_cast<int>(s[3]));
+  }
+  SER_CHECK(config.label_smoothing >= 0 && config.label_smoothing < 1,
+            "DeviceTrainer: label smoothing {} must lie in [0, 1)", config.label_smoothing);
 }
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Adam (see adam.h): argument checks, then the engine/cpu update or, for device arenas,
-// the Adam kernel on the shared CUDA context's stream (engine/nn/cuda_backend.h).
+// the Adam(W) kernel on the shared CUDA context's stream (engine/nn/cuda_backend.h), which
+// rounds like the CPU update: the same weights bit for bit from the same gradients.
 #include "engine/nn/adam.h"
 
 #include "engine/core/error.h"
@@ -32,10 +33,9 @@ void Adam::step(Tensor& params, const Tensor& grads) {
     // parameters can be read back with plain copies.
     cuda::CudaContext& ctx = cuda::default_context();
     cuda::wait_for_legacy_stream(ctx);
-    SER_CHECK(cfg_.weight_decay == 0.0 && cfg_.schedule.kind == LrScheduleKind::Constant,
-              "Adam::step on CUDA: weight decay and learning-rate schedules are not implemented on the GPU yet");
+    // lr_t = schedule.lr_at(t - 1) (max_lr = cfg_.lr) and AdamW's decay, as the CPU branch.
     cuda::adam_step(ctx, params.data(), grads.data(), m_.data(), v_.data(), count_, cfg_.lr, cfg_.beta1, cfg_.beta2,
-                    cfg_.epsilon, t_);
+                    cfg_.epsilon, cfg_.weight_decay, cfg_.schedule, t_);
     cuda::synchronize(ctx);
     return;
   }

@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/nn/lr_schedule.h"
+
 namespace ser::cuda {
 
 class CudaContext;
@@ -44,6 +46,20 @@ double softmax_cross_entropy(CudaContext& ctx, const float* logits, const int32_
 void softmax_cross_entropy_accumulate(CudaContext& ctx, const float* logits, const int32_t* labels, int64_t n, int k,
                                       float* dlogits, float* loss_sum, int* correct);
 
+// Soft targets (label smoothing, mixup; kernels::softmax_cross_entropy_soft_forward_backward):
+// labels_a (N) int32, labels_b (N) int32 or null, lambda (N) float or null, all on the device.
+// Writes dlogits (N, K) and returns the mean loss (synchronises: it reads it back).
+// loss_sum: (1) float, correct: (1) int32, device scratch.
+double softmax_cross_entropy_soft(CudaContext& ctx, const float* logits, const int32_t* labels_a,
+                                  const int32_t* labels_b, const float* lambda, double smoothing, int64_t n, int k,
+                                  float* dlogits, float* loss_sum, int32_t* correct);
+
+// The same with nothing read back (CUDA-graph training step): the batch's loss sum ADDED to
+// *loss_sum (float), its count of rows whose first arg-max is labels_a ADDED to *correct.
+void softmax_cross_entropy_soft_accumulate(CudaContext& ctx, const float* logits, const int32_t* labels_a,
+                                           const int32_t* labels_b, const float* lambda, double smoothing, int64_t n,
+                                           int k, float* dlogits, float* loss_sum, int* correct);
+
 // Strict FP32 (false) or TF32 tensor-core math (true) for the context's cuBLAS and cuDNN calls.
 void set_allow_tf32(CudaContext& ctx, bool allow);
 
@@ -52,8 +68,11 @@ void set_allow_tf32(CudaContext& ctx, bool allow);
 void note_reallocation(CudaContext& ctx);
 void check_not_capturing(CudaContext& ctx, const char* what);
 
-// One Keras Adam step t (t >= 1) over n values of device arenas, queued on the stream.
+// One Keras Adam step t (t >= 1) over n values of device arenas, queued on the stream:
+// rate schedule.lr_at(t - 1) with the schedule's max_lr = lr, and AdamW's decoupled decay
+// first when weight_decay != 0 (engine/cpu/adam.h's rounding: bit-identical to the CPU).
 void adam_step(CudaContext& ctx, float* params, const float* grads, float* m, float* v, int64_t n, double lr,
-               double beta1, double beta2, double epsilon, int64_t t);
+               double beta1, double beta2, double epsilon, double weight_decay, const nn::LrSchedule& schedule,
+               int64_t t);
 
 }  // namespace ser::cuda

@@ -22,11 +22,19 @@ double softmax_cross_entropy(CudaContext&, const float*, const int32_t*, int64_t
 void softmax_cross_entropy_accumulate(CudaContext&, const float*, const int32_t*, int64_t, int, float*, float*, int*) {
   no_cuda("the CUDA loss");
 }
+double softmax_cross_entropy_soft(CudaContext&, const float*, const int32_t*, const int32_t*, const float*, double,
+                                  int64_t, int, float*, float*, int32_t*) {
+  no_cuda("the CUDA loss");
+}
+void softmax_cross_entropy_soft_accumulate(CudaContext&, const float*, const int32_t*, const int32_t*, const float*,
+                                           double, int64_t, int, float*, float*, int*) {
+  no_cuda("the CUDA loss");
+}
 void set_allow_tf32(CudaContext&, bool) { no_cuda("set_allow_tf32"); }
 void note_reallocation(CudaContext&) { no_cuda("note_reallocation"); }
 void check_not_capturing(CudaContext&, const char*) { no_cuda("check_not_capturing"); }
-void adam_step(CudaContext&, float*, const float*, float*, float*, int64_t, double, double, double, double,
-               int64_t) {
+void adam_step(CudaContext&, float*, const float*, float*, float*, int64_t, double, double, double, double, double,
+               const nn::LrSchedule&, int64_t) {
   no_cuda("the CUDA Adam step");
 }
 

@@ -162,7 +162,8 @@ void Network<T>::grow_device_buffers(const std::vector<Shape>& shapes) {
     }
     if (x_shape[0] > device_labels_capacity_) {
       device_labels_capacity_ = 0;
-      grow(device_labels_, sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
+      // (3, N) slots of 4 bytes: labels (int32), partner labels (int32), mixup weights (float).
+      grow(device_labels_, 3 * sizeof(int32_t) * static_cast<std::size_t>(x_shape[0]));
       device_labels_capacity_ = x_shape[0];
     }
     if (!device_loss_scratch_) grow(device_loss_scratch_, 2 * sizeof(float));  // loss sum (float), correct (int32)
@@ -280,16 +281,52 @@ double Network<T>::backward_from_soft_targets(const int32_t* labels_a, const int
   if (labels_b != nullptr) check_labels("backward_from_soft_targets", labels_b, count);
   SER_CHECK(smoothing >= 0.0 && smoothing < 1.0, "Network::backward_from_soft_targets: smoothing {} not in [0, 1)",
             smoothing);
-  SER_CHECK(device_ == Device::CPU,
-            "Network::backward_from_soft_targets: soft targets (label smoothing, mixup) run on the CPU host loop "
-            "only; on CUDA the device trainer's step computes them");
   const int64_t N = shapes_[0][0];
   probs_.resize(static_cast<std::size_t>(N * arch_.classes));
+  if (device_ == Device::CUDA) {
+    const double loss = soft_loss_on_cuda(labels_a, labels_b, lambda, smoothing, N);
+    backward_layers();
+    cuda::synchronize(*cuda_);  // as Model::backward_from_labels: the gradients are complete on return
+    return loss;
+  }
   const double loss = cpu::softmax_cross_entropy_soft(probs_.data(), output_grads_.back().data(), outputs_.back().data(),
                                                       labels_a, labels_b, lambda, smoothing, static_cast<int>(N),
                                                       arch_.classes);
   backward_layers();
   return loss;
+}
+
+// As loss_on_cuda, with soft targets: the host labels / weights are staged in the (3, N)
+// label buffer, the kernel writes dlogits on the device, and the probabilities come from
+// the logits read back (they do not depend on the targets).
+template <typename T>
+double Network<T>::soft_loss_on_cuda(const int32_t* labels_a, const int32_t* labels_b, const float* lambda,
+                                     double smoothing, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    const std::size_t last = layers_.size() - 1;
+    const std::size_t row = sizeof(int32_t) * static_cast<std::size_t>(n);
+    auto* slots = static_cast<int32_t*>(device_labels_.get());  // (3, capacity) of which (3, n) are used
+    int32_t* device_a = slots;
+    int32_t* device_b = labels_b != nullptr ? slots + device_labels_capacity_ : nullptr;
+    float* device_lambda = lambda != nullptr ? reinterpret_cast<float*>(slots + 2 * device_labels_capacity_) : nullptr;
+    cuda::copy_host_to_device(*cuda_, device_a, labels_a, row);
+    if (device_b != nullptr) cuda::copy_host_to_device(*cuda_, device_b, labels_b, row);
+    if (device_lambda != nullptr) cuda::copy_host_to_device(*cuda_, device_lambda, lambda, row);
+    auto* scratch = static_cast<float*>(device_loss_scratch_.get());
+    const double loss = cuda::softmax_cross_entropy_soft(*cuda_, output_data(last), device_a, device_b, device_lambda,
+                                                         smoothing, n, arch_.classes, output_grad_data(last), scratch,
+                                                         reinterpret_cast<int32_t*>(scratch + 1));
+    const std::vector<T> logits = download(output_data(last), n * arch_.classes);
+    cpu::softmax<T>(probs_.data(), logits.data(), static_cast<int>(n), arch_.classes);
+    return loss;
+  } else {
+    (void)labels_a;
+    (void)labels_b;
+    (void)lambda;
+    (void)smoothing;
+    (void)n;
+    SER_FAIL("Network::backward_from_soft_targets: the CUDA backend is float32 only");
+  }
 }
 
 template <typename T>
@@ -355,6 +392,32 @@ void Network<T>::backward_from_device_labels(const int32_t* labels, float* step_
     }
   } else {
     SER_FAIL("Network::backward_from_device_labels: the CUDA backend is float32 only");
+  }
+}
+
+template <typename T>
+void Network<T>::backward_from_device_soft_targets(const int32_t* labels_a, const int32_t* labels_b,
+                                                   const float* lambda, double smoothing, float* step_loss,
+                                                   int* step_correct) {
+  SER_CHECK(device_ == Device::CUDA, "Network::backward_from_device_soft_targets: the network is on the CPU");
+  SER_CHECK(has_forward_, "Network::backward_from_device_soft_targets: no forward pass to differentiate");
+  SER_CHECK(labels_a != nullptr && step_loss != nullptr && step_correct != nullptr,
+            "Network::backward_from_device_soft_targets: null device pointer");
+  if constexpr (std::is_same_v<T, float>) {
+    const std::size_t last = layers_.size() - 1;
+    cuda::softmax_cross_entropy_soft_accumulate(*cuda_, output_data(last), labels_a, labels_b, lambda, smoothing,
+                                                shapes_[0][0], arch_.classes, output_grad_data(last), step_loss,
+                                                step_correct);
+    for (std::size_t i = last + 1; i-- > 0;) {
+      T* dx = i > 0 ? output_grad_data(i - 1) : nullptr;
+      layers_[i]->backward(View<const T>{output_grad_data(i), shapes_[i + 1], device_},
+                           View<T>{dx, shapes_[i], device_});
+    }
+  } else {
+    (void)labels_b;
+    (void)lambda;
+    (void)smoothing;
+    SER_FAIL("Network::backward_from_device_soft_targets: the CUDA backend is float32 only");
   }
 }
 

@@ -55,6 +55,8 @@ class Network {
   // The same with soft targets (label smoothing and mixup; cpu::softmax_cross_entropy_soft):
   // row n's target mixes labels_a[n] (weight lambda[n]) and labels_b[n], then is smoothed.
   // labels_b and lambda may be null (no mixup). labels: (count) host values in [0, classes).
+  // On CUDA: the soft-target loss kernel (float, like backward_from_labels there), the
+  // probabilities from the logits read back; returns with the stream idle.
   double backward_from_soft_targets(const int32_t* labels_a, const int32_t* labels_b, const float* lambda,
                                     double smoothing, int64_t count);
   // CUDA only, nothing synchronises (for the CUDA-graph training step): the fused loss of
@@ -62,6 +64,11 @@ class Network {
   // step_loss[0] (float, sum over rows) and step_correct[0] (int, first arg-max == label),
   // then the backward of every layer. No probabilities, no input gradient.
   void backward_from_device_labels(const int32_t* labels, float* step_loss, int* step_correct);
+  // The same with soft targets (kernels::softmax_cross_entropy_soft_forward_backward):
+  // labels_a (N) int32, labels_b (N) int32 or null, lambda (N) float or null, on the device;
+  // step_correct counts rows whose first arg-max is labels_a.
+  void backward_from_device_soft_targets(const int32_t* labels_a, const int32_t* labels_b, const float* lambda,
+                                         double smoothing, float* step_loss, int* step_correct);
   // CUDA graphs: the k-th dropout layer that draws a mask (rate > 0) takes Philox stream
   // *stream_base + k (see Dropout::set_device_stream); nullptr returns every layer to
   // generator->next_stream().
@@ -96,6 +103,8 @@ class Network {
   T* output_data(std::size_t i);       // layer i's output on device()
   T* output_grad_data(std::size_t i);  // d(loss)/d(output i) on device()
   double loss_on_cuda(const int32_t* labels, int64_t n);
+  double soft_loss_on_cuda(const int32_t* labels_a, const int32_t* labels_b, const float* lambda, double smoothing,
+                           int64_t n);
   void check_labels(const char* entry, const int32_t* labels, int64_t count) const;
   void backward_layers();  // from d(loss)/d(logits), already written, to the input
   std::vector<T> download(const T* data, int64_t count) const;
@@ -107,7 +116,8 @@ class Network {
   std::vector<std::vector<T>> outputs_, output_grads_;  // CPU network
   // CUDA network: device buffers of at least the current shapes (grown, never shrunk, so a
   // smaller batch keeps the pointers a captured CUDA graph uses; device_capacity_ in
-  // elements per layer), the labels (N) int32, loss scratch, and the input gradient (N, C, H, W).
+  // elements per layer), the labels (3N 4-byte slots: labels, partner labels (int32) and
+  // mixup weights (float) of the soft-target loss), loss scratch, and the input gradient (N, C, H, W).
   std::vector<std::shared_ptr<void>> device_outputs_, device_output_grads_;
   std::vector<int64_t> device_capacity_;
   int64_t device_labels_capacity_ = 0, device_input_gradient_numel_ = 0;

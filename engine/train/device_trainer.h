@@ -1,15 +1,19 @@
 // DeviceTrainer: the synchronisation-free training loop of a model on the GPU.
 //
 // The whole training set lives in device memory (uploaded once). Each epoch the host draws
-// the shuffled order from the run's Generator exactly as the host Trainer does, uploads it
-// with the step counters (kernels/train_step.h) in one asynchronous copy, and then only
-// QUEUES steps: gather the batch at the device cursor, forward, fused loss, backward, Adam
-// with the device step counter, counter update. Nothing is read back until the epoch ends
-// (loss and accuracy totals), so the GPU never waits for the host.
+// the order (config.sampling: shuffle or balanced) and, with augmentation on, the epoch's
+// augmentation plan from the run's Generator exactly as the host Trainer does, uploads them
+// with the step counters (kernels/train_step.h) in asynchronous copies, and then only
+// QUEUES steps: gather the batch at the device cursor, augment it (kernels/augment.h, the
+// plan rows at the cursor; bit-identical to the CPU's), forward, fused loss (hard labels,
+// or soft targets: label smoothing and mixup), backward, Adam or AdamW with the learning-
+// rate schedule evaluated from the device step counter, counter update. Nothing is read
+// back until the epoch ends (loss and accuracy totals), so the GPU never waits for the host.
 //
 // With cuda_graphs on, the step of each batch size (the full batch and the last partial
 // one) is captured once as a CUDA graph and replayed. Everything that changes between
-// steps (cursor, dropout Philox stream, Adam's t) is read from device memory, so replays
+// steps (cursor, dropout Philox stream, Adam's t, hence the plan rows and the learning
+// rate) is read from device memory, so replays
 // are exact: the same kernels in the same order as an eager step, hence bit-identical
 // weights and accuracy counts (the epoch's loss sum adds per-block float atomics, so its
 // last bits depend on block order in both modes). A graph is captured only after one eager step of its size has run at the
@@ -20,8 +24,10 @@
 // that cannot be captured), that batch size runs eagerly from then on, with one warning.
 //
 // Random streams, Adam's step count and the epoch's statistics follow the host Trainer
-// exactly (same Generator draws: the order, then one stream per dropout layer per step), so
-// checkpoints and --resume work unchanged and a run on the GPU tracks the CPU run.
+// exactly (same Generator draws: the order, the augmentation plan if any, then one stream
+// per dropout layer per step), so checkpoints and --resume work unchanged and a run on the
+// GPU tracks the CPU run. Adam's settings (rate, decay, schedule) are kernel arguments of a
+// captured graph; when Adam::config() changes between steps the graphs are captured again.
 // CUDA build only: in the CPU-only build the constructor throws "built without CUDA".
 #pragma once
 
@@ -61,8 +67,9 @@ class DeviceTrainer {
   DeviceTrainer(const DeviceTrainer&) = delete;
   DeviceTrainer& operator=(const DeviceTrainer&) = delete;
 
-  // One pass over the resident training set in a fresh shuffled order. Returns with the
-  // GPU idle and the model's arenas final (safe to checkpoint with plain copies).
+  // One pass over the resident training set in a fresh order (config.sampling), each batch
+  // augmented per config.augment. Returns with the GPU idle and the model's arenas final
+  // (safe to checkpoint with plain copies). Accuracy is against each image's own label.
   EpochStats train_epoch(int epoch_number);
   const DeviceStepCounts& counts() const;
 

@@ -169,9 +169,6 @@ void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& s
   std::unique_ptr<DeviceTrainer> device_trainer;
   if (model_.device() == Device::CUDA && config_.device_resident && state.epochs_done < config_.epochs &&
       !state.stopped_early) {
-    SER_CHECK(!config_.augment.enabled() && !config_.soft_targets() && config_.sampling == Sampling::Shuffle,
-              "training on the GPU: augmentation, label smoothing, mixup and balanced sampling run in the CPU loop "
-              "only for now (use --device cpu, or --recipe seed)");
     DeviceTrainerOptions options;
     options.cuda_graphs = config_.cuda_graphs;
     device_trainer = std::make_unique<DeviceTrainer>(model_, adam_, generator_, train, config_, options);

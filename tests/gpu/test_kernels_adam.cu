@@ -1,12 +1,16 @@
 // GPU kernel tests: the Keras 3 Adam step over a flat arena, against a double CPU loop
 // and against the same formula in plain C++ float (which the kernel rounds like, since it
 // avoids FMA contraction). Sizes that exercise the float4 body, the scalar tail and the
-// misaligned (all-scalar) path; the host-step and device-counter variants.
+// misaligned (all-scalar) path; the host-step and device-counter variants. AdamW with the
+// one-cycle schedule against the CPU optimizer itself (engine/cpu/adam.h with lr_at(t - 1)).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
+#include "engine/core/error.h"
+#include "engine/cpu/adam.h"
+#include "engine/nn/lr_schedule.h"
 #include "kernels/adam.h"
 #include "kernels/device_array.h"
 #include "support/gpu.h"
@@ -113,6 +117,60 @@ void check_adam(int64_t n, int misalign, Counter counter) {
   if (counter == Counter::Host) CHECK(got[0] == adam_reference_float(w0, grads, h));
 }
 
+// The robust recipe's optimizer at test scale: AdamW (decay 1e-2), one-cycle over 6 steps
+// peaking at 2e-3; 8 steps are run, so the last two are past the schedule's end.
+kernels::AdamHyper adamw_onecycle() {
+  kernels::AdamHyper h;
+  h.learning_rate = 2e-3;
+  h.weight_decay = 1e-2;
+  h.schedule.kind = nn::LrScheduleKind::OneCycle;
+  h.schedule.total_steps = 6;
+  h.schedule.pct_start = 0.3;
+  return h;
+}
+
+// cpu::adam_step (the CPU optimizer, float) for each step with lr = schedule.lr_at(t - 1)
+// evaluated here from a schedule whose max_lr is the peak rate. Returns (w, m, v).
+std::vector<std::vector<float>> adamw_reference_cpu(const std::vector<float>& w0,
+                                                    const std::vector<std::vector<float>>& grads,
+                                                    const kernels::AdamHyper& h) {
+  std::vector<float> w = w0, m(w0.size(), 0.0f), v(w0.size(), 0.0f);
+  nn::LrSchedule schedule = h.schedule;
+  schedule.max_lr = h.learning_rate;
+  for (std::size_t t = 1; t <= grads.size(); ++t)
+    cpu::adam_step(w.data(), m.data(), v.data(), grads[t - 1].data(), static_cast<int64_t>(w.size()),
+                   schedule.lr_at(static_cast<int64_t>(t) - 1), h.beta1, h.beta2, h.epsilon, static_cast<int64_t>(t),
+                   h.weight_decay);
+  return {w, m, v};
+}
+
+// Host step: bit for bit (lr_t, alpha_t and the decay factor are the CPU's doubles rounded
+// once; the element update is the CPU's float formula without FMA). Device counter: lr_t,
+// alpha_t and decay are the device's double cos / pow, which may differ from the host's in
+// a last double bit and then (rarely) round to another float: 1e-6 max-norm relative, far
+// below what a wrong step index shows (the one-cycle rate changes ~50 % from step to step
+// here, ~1e-4 on w per step).
+void check_adamw(int64_t n, int misalign, Counter counter) {
+  CAPTURE(n);
+  CAPTURE(misalign);
+  CAPTURE(counter == Counter::Device);
+  const kernels::AdamHyper h = adamw_onecycle();
+  const auto w0 = test::uniform_values(n, -1.0f, 1.0f, 81);
+  std::vector<std::vector<float>> grads;
+  for (uint32_t t = 0; t < 8; ++t) grads.push_back(test::uniform_values(n, -0.5f, 0.5f, 90 + t));
+  const auto want = adamw_reference_cpu(w0, grads, h);
+  const auto got = adam_on_gpu(w0, grads, h, misalign, counter);
+  if (counter == Counter::Host) {
+    CHECK(got[0] == want[0]);
+    CHECK(got[1] == want[1]);
+    CHECK(got[2] == want[2]);
+  } else {
+    CHECK(test::max_norm_relative_error(got[0], want[0]) <= 1e-6);
+    CHECK(got[1] == want[1]);  // m and v do not depend on the rate
+    CHECK(got[2] == want[2]);
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("gpu") {
@@ -141,6 +199,65 @@ TEST_CASE("adam_step rejects bad arguments on the host") {
   kernels::AdamHyper bad = h;
   bad.beta2 = 1.0;
   CHECK_THROWS_AS(kernels::adam_step(nullptr, nullptr, nullptr, nullptr, 4, bad, 1, nullptr), Error);
+}
+
+TEST_CASE("AdamW with the one-cycle schedule (host step) equals the CPU optimizer bit for bit") {
+  SER_REQUIRE_GPU();
+  for (int64_t n : {int64_t(1), int64_t(7), int64_t(1027), int64_t(65536 + 3)}) {
+    check_adamw(n, 0, Counter::Host);
+    check_adamw(n, 1, Counter::Host);
+  }
+}
+
+TEST_CASE("AdamW with the one-cycle schedule (device counter) follows the CPU optimizer") {
+  SER_REQUIRE_GPU();
+  for (int64_t n : {int64_t(1), int64_t(1027), int64_t(65536 + 3)}) {
+    check_adamw(n, 0, Counter::Device);
+    check_adamw(n, 1, Counter::Device);
+  }
+}
+
+// Host-side arithmetic: no device needed.
+TEST_CASE("adam_alpha and adamw_decay follow the schedule's rate of step t (lr_at(t - 1))") {
+  const kernels::AdamHyper h = adamw_onecycle();
+  nn::LrSchedule schedule = h.schedule;
+  schedule.max_lr = 12345.0;  // ignored: the kernel's peak is AdamHyper::learning_rate
+  kernels::AdamHyper other = h;
+  other.schedule = schedule;
+  for (int64_t t = 1; t <= 9; ++t) {
+    CAPTURE(t);
+    nn::LrSchedule peak = h.schedule;
+    peak.max_lr = h.learning_rate;
+    const double lr = peak.lr_at(t - 1);
+    CHECK(h.rate_of_step(t) == lr);
+    CHECK(other.rate_of_step(t) == lr);
+    const double td = static_cast<double>(t);
+    CHECK(kernels::adam_alpha(h, t) ==
+          static_cast<float>(lr * std::sqrt(1.0 - std::pow(h.beta2, td)) / (1.0 - std::pow(h.beta1, td))));
+    CHECK(kernels::adamw_decay(h, t) == static_cast<float>(lr * h.weight_decay));
+  }
+  // The first step starts at max_lr / div_factor; past the end the rate stays at the final one.
+  CHECK(h.rate_of_step(1) == doctest::Approx(2e-3 / 25.0).epsilon(1e-12));
+  CHECK(h.rate_of_step(8) == h.rate_of_step(6));
+  // A constant schedule is the plain Adam of before: lr itself at every step.
+  kernels::AdamHyper plain;
+  plain.learning_rate = 3e-4;
+  CHECK(plain.rate_of_step(1) == 3e-4);
+  CHECK(plain.rate_of_step(1000) == 3e-4);
+}
+
+TEST_CASE("adam_step rejects a weight decay outside [0, 1) and a bad schedule on the host") {
+  kernels::AdamHyper h;
+  h.weight_decay = -0.1;
+  CHECK_THROWS_AS(kernels::adam_step(nullptr, nullptr, nullptr, nullptr, 4, h, 1, nullptr), Error);
+  h.weight_decay = 1.0;
+  CHECK_THROWS_AS(kernels::adam_step(nullptr, nullptr, nullptr, nullptr, 4, h, 1, nullptr), Error);
+  h = adamw_onecycle();
+  h.schedule.div_factor = 0;
+  CHECK_THROWS_AS(kernels::adam_step(nullptr, nullptr, nullptr, nullptr, 4, h, 1, nullptr), Error);
+  h = adamw_onecycle();
+  h.schedule.pct_start = 0;
+  CHECK_THROWS_AS(kernels::adam_step_device_counter(nullptr, nullptr, nullptr, nullptr, 4, h, nullptr, nullptr), Error);
 }
 
 }  // TEST_SUITE

@@ -1,11 +1,15 @@
 // GPU kernel tests: fused softmax cross-entropy and the confusion matrix, each against a
-// plain CPU loop in double written here. Odd sizes (N = 1, N not a multiple of the 8 rows
-// per block, K > 32 so lanes loop) and ties in the arg-max. Skip without a CUDA device.
+// plain CPU loop in double written here; the soft-target variant (label smoothing, mixup)
+// against the CPU reference cpu::softmax_cross_entropy_soft. Odd sizes (N = 1, N not a
+// multiple of the 8 rows per block, K > 32 so lanes loop) and ties in the arg-max. Skip
+// without a CUDA device.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
+#include "engine/core/error.h"
+#include "engine/cpu/softmax_cross_entropy.h"
 #include "kernels/confusion.h"
 #include "kernels/device_array.h"
 #include "kernels/softmax_cross_entropy.h"
@@ -79,6 +83,54 @@ void check_cross_entropy(int64_t n, int k, float logit_range, uint32_t seed) {
   CHECK(test::max_abs_error(got.dlogits, want.dlogits) <= 1e-6);
   CHECK(std::fabs(got.loss_sum - want.loss_sum) <= 1e-5 * std::fabs(want.loss_sum) + 1e-6);
   CHECK(got.correct == want.correct);
+}
+
+struct SoftResult {
+  std::vector<float> dlogits;
+  float loss_sum;  // added to the 0.25 the buffer starts with
+  int correct;     // added to the 3 the counter starts with
+};
+
+// labels_b / lambda empty: passed as null.
+SoftResult run_soft(const std::vector<float>& logits, const std::vector<int32_t>& a, const std::vector<int32_t>& b,
+                    const std::vector<float>& lambda, double smoothing, int64_t n, int k) {
+  DeviceArray<float> d_logits(logits), d_dlogits(n * k), d_loss(std::vector<float>{0.25f}), d_lambda(lambda);
+  DeviceArray<int32_t> d_a(a), d_b(b);
+  DeviceArray<int> d_correct(std::vector<int>{3});
+  kernels::softmax_cross_entropy_soft_forward_backward(d_logits.data(), d_a.data(), b.empty() ? nullptr : d_b.data(),
+                                                       lambda.empty() ? nullptr : d_lambda.data(), smoothing, n, k,
+                                                       d_dlogits.data(), d_loss.data(), d_correct.data(), nullptr);
+  return {d_dlogits.download(), d_loss.download()[0] - 0.25f, d_correct.download()[0] - 3};
+}
+
+// Tolerances as the hard kernel's: dlogits 1e-6 absolute (float softmax vs the CPU's double,
+// targets rounded from the same double), loss sum 1e-5 relative (+1e-6; float sums and
+// atomics, and the 0.25 start value subtracted back).
+void check_soft(int64_t n, int k, float logit_range, double smoothing, bool partner, bool mix, uint32_t seed) {
+  CAPTURE(n);
+  CAPTURE(k);
+  CAPTURE(smoothing);
+  CAPTURE(partner);
+  CAPTURE(mix);
+  const auto logits = test::uniform_values(n * k, -logit_range, logit_range, seed);
+  const auto a = test::random_ints<int32_t>(n, 0, k - 1, seed + 1);
+  const std::vector<int32_t> b = partner ? test::random_ints<int32_t>(n, 0, k - 1, seed + 2) : std::vector<int32_t>{};
+  std::vector<float> lambda;
+  if (mix) {
+    lambda = test::uniform_values(n, 0.5f, 1.0f, seed + 3);
+    lambda[0] = 1.0f;  // mixup's "no partner" value
+  }
+  std::vector<float> probs(n * k), want_dlogits(n * k);
+  const double mean = cpu::softmax_cross_entropy_soft(probs.data(), want_dlogits.data(), logits.data(), a.data(),
+                                                      b.empty() ? nullptr : b.data(),
+                                                      lambda.empty() ? nullptr : lambda.data(), smoothing,
+                                                      static_cast<int>(n), k);
+  int want_correct = 0;
+  for (int64_t r = 0; r < n; ++r) want_correct += first_argmax(&logits[r * k], k) == a[r] ? 1 : 0;
+  const SoftResult got = run_soft(logits, a, b, lambda, smoothing, n, k);
+  CHECK(test::max_abs_error(got.dlogits, std::vector<double>(want_dlogits.begin(), want_dlogits.end())) <= 1e-6);
+  CHECK(std::fabs(got.loss_sum - mean * n) <= 1e-5 * std::fabs(mean * n) + 1e-6);
+  CHECK(got.correct == want_correct);
 }
 
 }  // namespace
@@ -160,6 +212,58 @@ TEST_CASE("confusion_update_from_logits uses the first arg-max of each row") {
     kernels::confusion_update_from_logits(d_logits.data(), d_labels.data(), n, k, d_confusion.data(), nullptr);
     CHECK(d_confusion.download() == want);
   }
+}
+
+TEST_CASE("softmax_cross_entropy_soft_forward_backward matches cpu::softmax_cross_entropy_soft") {
+  SER_REQUIRE_GPU();
+  check_soft(1, 8, 3.0f, 0.1, false, false, 61);     // batch 1, smoothing only
+  check_soft(16, 8, 3.0f, 0.1, true, true, 62);      // the robust recipe's batch shape, mixup + smoothing
+  check_soft(37, 7, 5.0f, 0.0, true, true, 63);      // mixup alone; N not a multiple of 8 rows per block
+  check_soft(5, 1000, 4.0f, 0.2, true, true, 64);    // K > 32: each lane walks several columns
+  check_soft(9, 1024, 2.0f, 0.05, false, false, 65); // the largest K
+  check_soft(3, 1, 1.0f, 0.1, true, true, 66);       // one class: loss 0, gradient 0
+  check_soft(64, 8, 200.0f, 0.1, true, true, 67);    // exp would overflow without the max subtraction
+  check_soft(20, 6, 3.0f, 0.0, true, false, 68);     // a partner label without lambda: weight 0
+}
+
+TEST_CASE("soft softmax cross-entropy without smoothing or mixup gives the hard kernel's bits") {
+  SER_REQUIRE_GPU();
+  const int64_t n = 29;
+  const int k = 8;
+  const auto logits = test::uniform_values(n * k, -4, 4, 70);
+  const auto labels = test::random_ints<int32_t>(n, 0, k - 1, 71);
+  const CrossEntropyResult hard = run_cross_entropy(logits, labels, n, k);
+  const SoftResult soft = run_soft(logits, labels, {}, {}, 0.0, n, k);
+  CHECK(soft.dlogits == hard.dlogits);
+  CHECK(soft.correct == hard.correct);
+  // The per-row losses are the same floats; the atomics may add the blocks in another order.
+  CHECK(std::fabs(soft.loss_sum - hard.loss_sum) <= 1e-6 * std::fabs(hard.loss_sum));
+  // labels_b == labels_a with lambda 1 (what the trainer passes without mixup): the same again.
+  const SoftResult same = run_soft(logits, labels, labels, std::vector<float>(n, 1.0f), 0.0, n, k);
+  CHECK(same.dlogits == hard.dlogits);
+}
+
+TEST_CASE("soft softmax cross-entropy: a partner label outside [0, K) gives a NaN loss") {
+  SER_REQUIRE_GPU();
+  const SoftResult got = run_soft({1.0f, 2.0f, 3.0f}, {2}, {-1}, {0.6f}, 0.1, 1, 3);
+  CHECK(std::isnan(got.loss_sum));
+  CHECK(got.correct == 0);  // a bad row is never counted
+}
+
+// Argument checks run on the host before any launch: this case needs no device.
+TEST_CASE("soft softmax cross-entropy rejects K and smoothing outside their ranges on the host") {
+  CHECK_THROWS_AS(kernels::softmax_cross_entropy_soft_forward_backward(nullptr, nullptr, nullptr, nullptr, 0.1, 1, 0,
+                                                                       nullptr, nullptr, nullptr, nullptr),
+                  Error);
+  CHECK_THROWS_AS(kernels::softmax_cross_entropy_soft_forward_backward(nullptr, nullptr, nullptr, nullptr, 1.0, 1, 8,
+                                                                       nullptr, nullptr, nullptr, nullptr),
+                  Error);
+  CHECK_THROWS_AS(kernels::softmax_cross_entropy_soft_forward_backward(nullptr, nullptr, nullptr, nullptr, -0.1, 1, 8,
+                                                                       nullptr, nullptr, nullptr, nullptr),
+                  Error);
+  CHECK_THROWS_AS(kernels::softmax_cross_entropy_soft_forward_backward(nullptr, nullptr, nullptr, nullptr, 0.1, -1, 8,
+                                                                       nullptr, nullptr, nullptr, nullptr),
+                  Error);
 }
 
 }  // TEST_SUITE

@@ -3,7 +3,7 @@
 // upstream gradients, and compares forward outputs, input gradients, ACCUMULATED parameter
 // gradients (both start from the same non-zero values) and BN moving statistics.
 // Strict FP32 (the context's default math mode) throughout. Tolerances, max-norm relative
-// to max(1, max |CPU value|):
+// to max(1, max |CPU value|) (GlobalAvgPool2d: one float ulp, argued at its case):
 //   exact (0)  ReLU, MaxPool (ties forced by quantised inputs), Flatten, dropout (Philox or
 //              injected masks): one compare / copy / multiply per element, the same on both
 //              devices (the kept factor float(1/(1-p)) is rounded once from double on both).
@@ -135,6 +135,21 @@ TEST_CASE("ReLU, MaxPool2d (ties, odd sizes), Flatten on CUDA match the CPU exac
   check_parity({[] { return std::make_unique<MaxPool2d<float>>("pool"); }, Shape{2, 3, 8, 10}, Mode::Train, 0, true});
   check_parity({[] { return std::make_unique<MaxPool2d<float>>("pool"); }, Shape{2, 3, 7, 9}, Mode::Train, 0, true});
   check_parity({[] { return std::make_unique<Flatten<float>>("flatten"); }, Shape{2, 3, 4, 5}, Mode::Train, 0});
+}
+
+// Global average pooling: dx = float(dy / HW) in double on both devices (exact). The forward
+// sums in double on both, in another order (a warp's lanes, then a shuffle tree): the two
+// double sums agree to ~1e-16 relative and round to the same float except when the mean
+// sits within that of a rounding boundary, hence one float ulp (2^-23 relative) allowed.
+TEST_CASE("GlobalAvgPool2d on CUDA matches the CPU (planes per block, HW over a warp, HW = 1)") {
+  SER_REQUIRE_GPU();
+  auto make = [] { return std::make_unique<GlobalAvgPool2d<float>>("gap"); };
+  const double one_ulp = 1.0 / 8388608.0;
+  check_parity({make, Shape{3, 5, 6, 6}, Mode::Train, one_ulp});     // the robust head's 6x6 planes
+  check_parity({make, Shape{1, 17, 13, 11}, Mode::Train, one_ulp});  // HW = 143 > 32 lanes; 17 planes > 8 per block
+  check_parity({make, Shape{2, 9, 1, 1}, Mode::Eval, one_ulp});      // HW = 1: a copy
+  check_parity({make, Shape{4, 256, 6, 6}, Mode::Train, one_ulp});   // the robust network's size (batch 4)
+  check_parity({make, Shape{2, 3, 64, 70}, Mode::Train, one_ulp, true});  // long planes, quantised values
 }
 
 TEST_CASE("Dense on CUDA matches the CPU") {
