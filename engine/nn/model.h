@@ -42,7 +42,8 @@ class Model {
   // whole backward (parameter gradients accumulate: call zero_grad() first). Returns the mean loss.
   double backward_from_labels(const std::vector<int32_t>& labels);
   // Soft targets (label smoothing, mixup; Network::backward_from_soft_targets): labels_b and
-  // lambda empty, or one per row. CPU models only (the GPU step has its own kernel).
+  // lambda empty, or one per row. On CUDA the loss kernel runs on the device and the call
+  // synchronises (the graph step uses Network::backward_from_device_soft_targets instead).
   double backward_from_soft_targets(const std::vector<int32_t>& labels_a, const std::vector<int32_t>& labels_b,
                                     const std::vector<float>& lambda, double smoothing);
   void zero_grad();

@@ -97,6 +97,8 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   // any), then one stream per dropout layer per step. The device trainer draws the same.
   const std::vector<int64_t> order = epoch_order(generator_, config_.sampling, train.labels, classes);
   const Shape& image = train.images.shape();  // (M, 1, H, W)
+  SER_CHECK(!config_.augment.enabled() || image[1] == 1,
+            "augmentation works on single-channel log-mel images; the training set has {} channels", image[1]);
   const std::vector<cpu::SampleAugment> plan =
       config_.augment.enabled()
           ? draw_augment_plan(generator_, n, config_.batch, static_cast<int>(image[2]), static_cast<int>(image[3]),
