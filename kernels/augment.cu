@@ -29,14 +29,15 @@ __global__ void augment_kernel(float* __restrict__ out, int32_t* __restrict__ la
   cpu::SampleAugment own, partner;
   if (usable) {
     own = plan[position];
-    usable = own.partner >= 0 && own.partner < n && own.shift >= 0 && own.shift < W;
+    usable = own.partner >= 0 && own.partner < n && own.shift >= 0 && own.shift < W && own.band_scale > 0.0f &&
+             own.band_scale < 4.0f;
   }
   if (usable) {
     const int64_t partner_position = base + own.partner;
     usable = partner_position >= 0 && partner_position < plan_size;
     if (usable) {
       partner = plan[partner_position];
-      usable = partner.shift >= 0 && partner.shift < W;
+      usable = partner.shift >= 0 && partner.shift < W && partner.band_scale > 0.0f && partner.band_scale < 4.0f;
     }
   }
   if (labels != nullptr && blockIdx.y == 0 && threadIdx.x == 0) {
@@ -55,11 +56,11 @@ __global__ void augment_kernel(float* __restrict__ out, int32_t* __restrict__ la
   const float lambda = own.lambda, rest = __fsub_rn(1.0f, own.lambda);
   for (int h = blockIdx.y; h < H; h += gridDim.y) {
     for (int w = threadIdx.x; w < W; w += blockDim.x) {
-      const float mine = cpu::augmented_pixel(xn, own, h, w, W);
+      const float mine = cpu::augmented_pixel(xn, own, h, w, H, W);
       // The CPU's lambda*own + rest*partner: two rounded products and a rounded sum.
       o[static_cast<int64_t>(h) * W + w] =
           lambda == 1.0f ? mine
-                         : __fadd_rn(__fmul_rn(lambda, mine), __fmul_rn(rest, cpu::augmented_pixel(xp, partner, h, w, W)));
+                         : __fadd_rn(__fmul_rn(lambda, mine), __fmul_rn(rest, cpu::augmented_pixel(xp, partner, h, w, H, W)));
     }
   }
 }

@@ -4,8 +4,12 @@
 // (time). Per output sample n, with partner p = plan[n].partner (the mixup partner, a row
 // of the same batch) and weight lambda = plan[n].lambda:
 //   A_k(h, w) = 0                                   if (h, w) is inside one of k's masks
-//             = x[k, h, (w - shift_k) mod W]        otherwise (a circular time shift)
+//             = X_k(h * s_k, (w - shift_k) mod W)   otherwise (a circular time shift)
 //   out[n, h, w] = lambda * A_n(h, w) + (1 - lambda) * A_p(h, w)     (lambda = 1: A_n)
+// X_k(r, c) reads band r of column c of sample k, linearly interpolated between bands
+// floor(r) and floor(r) + 1 (the top band repeats beyond the image): a frequency warp by
+// 1/s_k of the mel axis, a cheap stand-in for vocal-tract-length / speed perturbation. At
+// s_k = 1 it is x[k, h, c] exactly.
 // A time mask covers columns [start, start + width) of every band; a frequency mask rows
 // [start, start + width) of every frame. 0 is the mean of the normalised images (the fill
 // SpecAugment uses). Mixup's targets are mixed the same way (softmax_cross_entropy_soft).
@@ -29,7 +33,25 @@ struct SampleAugment {
   int32_t freq_width[kMaxAugmentMasks] = {0, 0, 0, 0};
   int32_t partner = 0;  // row of the batch mixed in (itself when lambda == 1)
   float lambda = 1.0f;  // weight of this sample's own image, in [0.5, 1]
+  float band_scale = 1.0f;  // s_k: output band h reads source band h * s_k (1 = no warp)
 };
+
+// One rounding per operation on both devices: plain float operations on the host (the
+// x86-64 baseline build has no FMA to contract them into), the _rn intrinsics on the GPU.
+SER_HOST_DEVICE inline float augment_mul(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+SER_HOST_DEVICE inline float augment_add(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
 
 // Inline so the CUDA kernel evaluates exactly the same expression.
 SER_HOST_DEVICE inline bool augment_masked(const SampleAugment& a, int h, int w) {
@@ -41,11 +63,17 @@ SER_HOST_DEVICE inline bool augment_masked(const SampleAugment& a, int h, int w)
 }
 
 // A_k(h, w) of the header comment; x_k: (H, W) image of sample k.
-SER_HOST_DEVICE inline float augmented_pixel(const float* x_k, const SampleAugment& a, int h, int w, int W) {
+SER_HOST_DEVICE inline float augmented_pixel(const float* x_k, const SampleAugment& a, int h, int w, int H, int W) {
   if (augment_masked(a, h, w)) return 0.0f;
   int src = w - a.shift;
   if (src < 0) src += W;
-  return x_k[static_cast<int64_t>(h) * W + src];
+  if (a.band_scale == 1.0f) return x_k[static_cast<int64_t>(h) * W + src];
+  const float row = augment_mul(static_cast<float>(h), a.band_scale);
+  const int r0 = static_cast<int>(row);  // row >= 0: truncation is floor
+  if (r0 >= H - 1) return x_k[static_cast<int64_t>(H - 1) * W + src];
+  const float frac = augment_add(row, -static_cast<float>(r0));
+  const float low = x_k[static_cast<int64_t>(r0) * W + src], high = x_k[static_cast<int64_t>(r0 + 1) * W + src];
+  return augment_add(augment_mul(low, augment_add(1.0f, -frac)), augment_mul(high, frac));
 }
 
 // out, x: (N, 1, H, W) float32 (out != x); plan: (N). Partners must lie in [0, N).

@@ -84,6 +84,7 @@ std::string AugmentConfig::text() const {
   if (time_masks > 0) items.push_back(fmt::format("time-masks={}x{}", time_masks, time_mask_max));
   if (freq_masks > 0) items.push_back(fmt::format("freq-masks={}x{}", freq_masks, freq_mask_max));
   if (time_shift_max > 0) items.push_back(fmt::format("shift={}", time_shift_max));
+  if (band_warp > 0) items.push_back(fmt::format("warp={}", band_warp));
   if (mixup_alpha > 0) items.push_back(fmt::format("mixup={}", mixup_alpha));
   return items.empty() ? "none" : fmt::format("{}", fmt::join(items, ","));
 }
@@ -97,14 +98,16 @@ AugmentConfig AugmentConfig::parse(const std::string& text) {
     const std::string item = text.substr(start, comma - start);
     const std::size_t eq = item.find('=');
     SER_CHECK(eq != std::string::npos,
-              "--augment item '{}': expected KEY=VALUE (time-masks=2x16, freq-masks=2x16, shift=16, mixup=0.2) or none",
+              "--augment item '{}': expected KEY=VALUE (time-masks=2x16, freq-masks=2x16, shift=16, warp=0.1, "
+              "mixup=0.2) or none",
               item);
     const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     if (key == "time-masks") std::tie(a.time_masks, a.time_mask_max) = count_by_width(item, value);
     else if (key == "freq-masks") std::tie(a.freq_masks, a.freq_mask_max) = count_by_width(item, value);
     else if (key == "shift") a.time_shift_max = static_cast<int>(number(item, value));
+    else if (key == "warp") a.band_warp = number(item, value);
     else if (key == "mixup") a.mixup_alpha = number(item, value);
-    else SER_FAIL("--augment item '{}': unknown key '{}' (time-masks, freq-masks, shift, mixup)", item, key);
+    else SER_FAIL("--augment item '{}': unknown key '{}' (time-masks, freq-masks, shift, warp, mixup)", item, key);
     start = comma + 1;
   }
   a.validate(1 << 20, 1 << 20);  // counts and signs now; widths against the images at training time
@@ -123,11 +126,13 @@ void AugmentConfig::validate(int H, int W) const {
             time_mask_max, W, freq_mask_max, H);
   SER_CHECK(time_shift_max >= 0 && time_shift_max < W, "--augment: shift {} must lie in [0, {})", time_shift_max, W);
   SER_CHECK(mixup_alpha >= 0 && mixup_alpha <= 100, "--augment: mixup alpha {} must lie in [0, 100]", mixup_alpha);
+  SER_CHECK(band_warp >= 0 && band_warp <= 0.5, "--augment: warp {} must lie in [0, 0.5]", band_warp);
 }
 
 bool AugmentConfig::operator==(const AugmentConfig& o) const {
   return time_masks == o.time_masks && time_mask_max == o.time_mask_max && freq_masks == o.freq_masks &&
-         freq_mask_max == o.freq_mask_max && time_shift_max == o.time_shift_max && mixup_alpha == o.mixup_alpha;
+         freq_mask_max == o.freq_mask_max && time_shift_max == o.time_shift_max && band_warp == o.band_warp &&
+         mixup_alpha == o.mixup_alpha;
 }
 
 void to_json(nlohmann::json& j, const AugmentConfig& a) { j = a.text(); }
@@ -161,6 +166,10 @@ std::vector<cpu::SampleAugment> draw_augment_plan(Generator& generator, int64_t 
       for (int m = 0; m < config.freq_masks; ++m) {
         a.freq_width[m] = uniform_int(u(), config.freq_mask_max);
         a.freq_start[m] = uniform_int(u(), H - a.freq_width[m]);
+      }
+      if (config.band_warp > 0) {  // output band h reads source band h / factor
+        const double factor = 1.0 - config.band_warp + 2.0 * config.band_warp * u();
+        a.band_scale = static_cast<float>(1.0 / factor);
       }
       a.partner = partner[static_cast<std::size_t>(j)];
       if (config.mixes() && a.partner != j) {

@@ -6,10 +6,13 @@
 //   SpecAugment-style masks: `time_masks` masks of width U{0..time_mask_max} frames at a
 //     uniform start, `freq_masks` masks of U{0..freq_mask_max} mel bands (fill 0, the mean)
 //   random time shift: a circular shift by U{-time_shift_max..time_shift_max} frames
+//   frequency warp: the mel axis scaled by a factor U(1 - band_warp, 1 + band_warp), linearly
+//     interpolated (engine/cpu/augment.h); a stand-in for speed / vocal-tract perturbation
 //   mixup: a partner from a random permutation of the same batch, own weight
 //     lambda = max(l, 1 - l) with l ~ Beta(mixup_alpha, mixup_alpha); targets mix alike
 // Text form (--augment): "none", or comma-separated items
-//   time-masks=COUNTxMAXWIDTH  freq-masks=COUNTxMAXWIDTH  shift=MAXFRAMES  mixup=ALPHA
+//   time-masks=COUNTxMAXWIDTH  freq-masks=COUNTxMAXWIDTH  shift=MAXFRAMES  warp=FRACTION
+//   mixup=ALPHA
 // e.g. "time-masks=2x16,freq-masks=2x16,shift=16"; items not given are off.
 #pragma once
 
@@ -29,9 +32,12 @@ struct AugmentConfig {
   int time_masks = 0, time_mask_max = 0;  // count (<= kMaxAugmentMasks), widest mask in frames
   int freq_masks = 0, freq_mask_max = 0;  // count, widest mask in mel bands
   int time_shift_max = 0;                 // frames
+  double band_warp = 0.0;                 // 0: no frequency warp; else the largest relative change
   double mixup_alpha = 0.0;               // 0: no mixup
 
-  bool enabled() const { return time_masks > 0 || freq_masks > 0 || time_shift_max > 0 || mixup_alpha > 0; }
+  bool enabled() const {
+    return time_masks > 0 || freq_masks > 0 || time_shift_max > 0 || band_warp > 0 || mixup_alpha > 0;
+  }
   bool mixes() const { return mixup_alpha > 0; }
   // The text form above ("none" when nothing is on); parse(text()) == *this.
   std::string text() const;

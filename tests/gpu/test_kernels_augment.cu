@@ -103,6 +103,8 @@ TEST_CASE("augment_images equals the CPU on hand-written edge rows") {
   plan[3].lambda = 0.7f;          // not a binary fraction: 1 - lambda rounds
   plan[3].time_start[0] = 2;
   plan[3].time_width[0] = 0;      // an unused mask (width 0)
+  plan[3].band_scale = 1.0f / 1.07f;  // frequency warp: interpolated bands, partner of sample 0
+  plan[1].band_scale = 1.25f;         // bands beyond the top repeat it
   const std::vector<float> x = test::uniform_values(int64_t(n) * h * w, -1, 1, 9);
   CHECK(same_bits(gpu_augment(x, plan, n, h, w), cpu_augment(x, plan.data(), n, h, w)));
 }
@@ -111,7 +113,7 @@ TEST_CASE("augment_batch_at_cursor augments every batch of an epoch like the CPU
   SER_REQUIRE_GPU();
   const int64_t m = 37;
   const int batch = 8, h = 12, w = 20;
-  const train::AugmentConfig config = train::AugmentConfig::parse("time-masks=2x5,freq-masks=1x4,shift=6,mixup=0.4");
+  const train::AugmentConfig config = train::AugmentConfig::parse("time-masks=2x5,freq-masks=1x4,shift=6,warp=0.1,mixup=0.4");
   Generator generator(21);
   const std::vector<cpu::SampleAugment> plan = train::draw_augment_plan(generator, m, batch, h, w, config);
   DeviceArray<cpu::SampleAugment> d_plan(plan);
