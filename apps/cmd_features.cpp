@@ -81,10 +81,14 @@ void run_features(const Args& a) {
 
 void register_features(CLI::App& app) {
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "features",
-      "Write the log-mel images of labelled corpora for NumPy: OUT/images.npy (N, 128, 128) float32 dB before "
-      "normalisation, labels.npy (N,) int64, manifest.tsv and classes.txt, one row order");
+  auto* cmd = app.add_subcommand("features", "Write the log-mel images of labelled corpora as NumPy files");
+  cmd->footer(
+      "Writes into --out, in one row order: images.npy (N, 128, 128) float32, the log-mel images in dB (0 = the "
+      "clip's loudest, down to -80) before normalisation; labels.npy (N,) int64, indices into classes.txt (one "
+      "name a line); manifest.tsv (path, corpus, speaker, label, label_name). Files that cannot be decoded are "
+      "reported and left out of all of them. In Python: x = numpy.load('OUT/images.npy').\n"
+      "The corpus is indexed as `ser train` indexes it, and the images are those training uses (feature cache "
+      "included); the files are replaced only once all are complete.");
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable), as for train")->required();
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
   cmd->add_option("--classes", args->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")

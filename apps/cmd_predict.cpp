@@ -154,10 +154,16 @@ void run_predict(const Args& a) {
 void register_predict(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
-      "predict",
-      "Say which emotion audio carries: files, folders of them, and recordings of any length (a timeline of windows "
-      "merged into segments). Prints one row per segment: file, start s, end s, emotion, mean probability. A file "
-      "no longer than the model's training clips is one image, as in training; a longer one is scored in windows");
+      "predict", "Label audio files, folders of them, and long recordings (a timeline of segments) with a model");
+  cmd->footer(
+      "Output: one row per segment: file, start s, end s, emotion (or silent), mean probability of that emotion.\n"
+      "A file no longer than the clips the model was trained on (95th percentile of their lengths, stored in the "
+      "model; 5 s for older model files) is one image, as in training. A longer one is scored in windows of "
+      "--window s every --hop s, each one image; windows the silence gate marks are not labelled, and consecutive "
+      "windows of one emotion form a segment. Images go through the network in batches of --batch: memory stays "
+      "that of a short file however long the recording or many the files.\n"
+      "A file that cannot be decoded is reported on stderr with the reason and the rest go on; the exit status is "
+      "1 if any file failed. A progress bar shows when stderr is a terminal.");
   cmd->add_option("--model", args->model, "Model file written by `ser train` (RUN_DIR/model.safetensors)")->required();
   cmd->add_option("inputs", args->inputs,
                   "Audio files (any format libsndfile reads) and folders (walked for .wav .flac .ogg .mp3 ... "

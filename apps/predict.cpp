@@ -337,7 +337,10 @@ struct Predictor::Impl {
       ++voiced;
       for (int c = 0; c < classes; ++c) sum[static_cast<std::size_t>(c)] += r.probabilities[k * classes + c];
     }
-    if (voiced == 0) return;
+    if (voiced == 0) {
+      r.warning = "no signal (silent throughout): nothing to label";
+      return;
+    }
     for (double s : sum) r.mean_probabilities.push_back(static_cast<float>(s / voiced));
     r.label = argmax(r.mean_probabilities.data(), classes);
   }

@@ -33,7 +33,7 @@ namespace ser::app {
 inline constexpr double kDefaultClipSeconds = 3.0;
 inline constexpr double kDefaultLongestClipSeconds = 5.0;
 inline constexpr double kDefaultMinLevelDb = 35.0;
-inline constexpr int kDefaultPredictBatch = 32;
+inline constexpr int kDefaultPredictBatch = 16;
 inline constexpr double kLevelBlockSeconds = 0.01;
 
 // Inputs the model cannot say anything sensible about, though they decode (one-image files).
@@ -71,7 +71,7 @@ WindowSettings window_settings(const train::ModelInfo& info, const features::Log
 struct FilePrediction {
   std::filesystem::path file;
   std::string error;    // non-empty: the file failed (the reason, without the path)
-  std::string warning;  // a one-image file unlike any training clip
+  std::string warning;  // a one-image file unlike any training clip, or a timeline with no sound
   double seconds = 0;   // decoded length
   bool whole = true;    // one image of the whole file; false: a timeline of windows
   std::vector<TimelineWindow> windows;  // (W) in samples at sample_rate; one covering all for `whole`

@@ -8,6 +8,9 @@ a demo corpus (`ser demo`, 16 kHz mono 16-bit WAV), with the Python standard lib
                                            the decode + resample cost is)
   recording DEMO_DIR OUT_FILE SECONDS      one 16 kHz recording of SECONDS: clips separated
                                            by 1 s of near-silence
+  corpus DEMO_DIR OUT_DIR                  a labelled corpus in the RAVDESS layout, 24 actors x 6
+                                           emotions x 8 names = 1152 files (demo clips, each
+                                           with one sample changed so that no two are duplicates)
 """
 import glob
 import os
@@ -78,9 +81,28 @@ def recording(demo_dir, out_file, seconds):
     write(out_file, 16000, b"".join(parts)[:want])
 
 
+def corpus(demo_dir, out_dir):
+    pool = demo_clips(demo_dir)
+    n = 0
+    for actor in range(1, 25):
+        folder = os.path.join(out_dir, f"Actor_{actor:02d}")
+        os.makedirs(folder, exist_ok=True)
+        for emotion in (1, 3, 4, 5, 6, 7):
+            for intensity in (1, 2):
+                for statement in (1, 2):
+                    for repetition in (1, 2):
+                        data = bytearray(pool[n % len(pool)])
+                        data[0:2] = struct.pack("<h", n % 30000)
+                        name = f"03-01-{emotion:02d}-{intensity:02d}-{statement:02d}-{repetition:02d}-{actor:02d}.wav"
+                        write(os.path.join(folder, name), 16000, bytes(data))
+                        n += 1
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 7 and sys.argv[1] == "clips":
         clips(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "corpus":
+        corpus(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "recording":
         recording(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     else:

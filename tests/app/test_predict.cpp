@@ -212,8 +212,9 @@ TEST_CASE("files come back in input order; one that fails says why and the rest 
   const Recording rec = clips_in_a_row(dir / "long.wav", {clips[1], clips[2]}, 1.0);
   std::ofstream(dir / "text.wav") << "this is not audio";
   data::write_wav_pcm16(dir / "short.wav", std::vector<float>(4000, 0.2f), kRate);
+  data::write_wav_pcm16(dir / "zeros.wav", std::vector<float>(10 * kRate, 0.0f), kRate);
   const std::vector<fs::path> files{clips[0].path, dir / "text.wav", rec.file, dir / "missing.wav", dir / "short.wav",
-                                    clips[4].path};
+                                    clips[4].path, dir / "zeros.wav"};
   const std::vector<FilePrediction> out = predict_all(files, PredictOptions{0, 0, Framing::Auto, 35, 3, 0, false});
   REQUIRE(out.size() == files.size());
   for (std::size_t i = 0; i < files.size(); ++i) CHECK(out[i].file == files[i]);
@@ -227,6 +228,12 @@ TEST_CASE("files come back in input order; one that fails says why and the rest 
   CHECK(out[4].warning.find("only 0.250 s long") != std::string::npos);
   CHECK(out[5].ok());
   CHECK(out[5].label >= 0);
+  CHECK(out[6].ok());  // ten seconds of zeros: a timeline of silent windows, no label
+  CHECK_FALSE(out[6].whole);
+  CHECK(out[6].label == -1);
+  CHECK(out[6].segments.size() == 1);
+  CHECK(out[6].segments[0].label == -1);
+  CHECK(out[6].warning.find("no signal") == 0);
 
   // --window: every file in windows; one shorter than a window fails, saying so.
   PredictOptions windows;
@@ -297,6 +304,20 @@ TEST_CASE("ser predict: a folder, a list on standard input, JSON lines that stan
   CHECK_MESSAGE(xml.error.empty(), xml.error);
   CHECK(test::count_elements(svg.str(), "path", "class=\"series\"") == static_cast<int>(model.class_names.size()));
   test::check_xml_with_python(svg.str());
+}
+
+TEST_CASE("ser eval streams the corpus in chunks and reports the accuracy the model has on it") {
+  const test::DemoModel& model = test::demo_model();
+  test::TempDir dir;
+  const Result r = run("eval --model " + model.model_file.string() + " --data " + model.corpus.string() +
+                           " --cache none --out " + (dir / "eval").string(),
+                       dir.path());
+  CAPTURE(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("(144 files)") != std::string::npos);
+  std::ifstream in(dir / "eval" / "metrics.json");
+  const auto metrics = nlohmann::json::parse(in);
+  CHECK(metrics["accuracy"].get<double>() == doctest::Approx(model.training_accuracy).epsilon(1e-9));
 }
 
 TEST_CASE("ser predict refuses bad input with one line, a non-zero status, and nothing written") {
