@@ -122,7 +122,8 @@ void run_predict(const Args& a) {
   options.min_level_db = a.min_level;
   options.batch = a.batch;
   options.threads = a.threads;
-  options.progress = files.size() > 1 && ::isatty(STDERR_FILENO) == 1;
+  // A bar on the terminal while the rows go to a file or a pipe (on the terminal, they are the progress).
+  options.progress = files.size() > 1 && ::isatty(STDERR_FILENO) == 1 && ::isatty(STDOUT_FILENO) != 1;
   Predictor predictor(loaded, options);
   const auto& names = loaded.info.class_names;
   int failures = 0;
@@ -163,14 +164,14 @@ void register_predict(CLI::App& app) {
       "windows of one emotion form a segment. Images go through the network in batches of --batch: memory stays "
       "that of a short file however long the recording or many the files.\n"
       "A file that cannot be decoded is reported on stderr with the reason and the rest go on; the exit status is "
-      "1 if any file failed. A progress bar shows when stderr is a terminal.");
+      "1 if any file failed. A progress bar shows on the terminal while the rows go to a file or a pipe.");
   cmd->add_option("--model", args->model, "Model file written by `ser train` (RUN_DIR/model.safetensors)")->required();
   cmd->add_option("inputs", args->inputs,
                   "Audio files (any format libsndfile reads) and folders (walked for .wav .flac .ogg .mp3 ... "
                   "files, sorted)");
   cmd->add_option("--files-from", args->files_from,
-                  "Also predict the files (or folders) listed in this text file, one path a line; - reads standard "
-                  "input");
+                  "Also predict the files (or folders) listed in this text file, one path a line (relative to the "
+                  "current folder); - reads standard input");
   cmd->add_flag("--json", args->json,
                 "One JSON object per file per line (summary, every window and segment with every class "
                 "probability; failed files as {\"file\", \"error\"}): outputs of several runs concatenate");

@@ -329,7 +329,8 @@ struct Predictor::Impl {
       return;
     }
     r.silent = r.whole ? std::vector<bool>(1, false) : silent_windows(r.windows, *f.meter, ws.min_level_db);
-    r.segments = merge_segments(r.windows, r.silent, r.probabilities, classes, ws.sample_rate);
+    r.segments = merge_segments(r.windows, r.silent, stretch_probabilities(r.windows, r.silent, r.probabilities, classes),
+                                classes, ws.sample_rate);
     std::vector<double> sum(static_cast<std::size_t>(classes), 0.0);
     int voiced = 0;
     for (std::size_t k = 0; k < r.windows.size(); ++k) {

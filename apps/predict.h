@@ -5,7 +5,9 @@
 // A file no longer than the clips the model was trained on (the model's clip_seconds p95)
 // is one image of the whole file, as in training. A longer one becomes a timeline
 // (apps/timeline.h): windows of --window seconds every --hop seconds, each one image;
-// silent windows are marked, not labelled; consecutive windows of one label form segments.
+// silent windows are marked, not labelled; each window's own stretch takes the mean
+// probabilities of the voiced windows overlapping it, and consecutive stretches of one
+// label form segments.
 //
 // Memory is bounded by the batch, not by the input: files are read as streams
 // (features::AudioStream), windows are cut as the samples arrive, and at most `batch`
@@ -76,8 +78,8 @@ struct FilePrediction {
   bool whole = true;    // one image of the whole file; false: a timeline of windows
   std::vector<TimelineWindow> windows;  // (W) in samples at sample_rate; one covering all for `whole`
   std::vector<bool> silent;             // (W)
-  std::vector<float> probabilities;     // (W, classes)
-  std::vector<Segment> segments;
+  std::vector<float> probabilities;     // (W, classes) of each window's own image
+  std::vector<Segment> segments;        // over stretch_probabilities() (apps/timeline.h)
   int label = -1;                         // argmax of mean_probabilities; -1 when every window is silent
   std::vector<float> mean_probabilities;  // (classes) over the voiced windows; empty when none
   int sample_rate = 16000;

@@ -70,6 +70,30 @@ std::vector<bool> silent_windows(const std::vector<TimelineWindow>& windows, con
   return silent;
 }
 
+std::vector<float> stretch_probabilities(const std::vector<TimelineWindow>& windows, const std::vector<bool>& silent,
+                                         const std::vector<float>& probabilities, int classes) {
+  const std::size_t n = windows.size(), c = static_cast<std::size_t>(classes);
+  SER_CHECK(silent.size() == n && probabilities.size() == n * c,
+            "stretch_probabilities: {} windows, {} silent flags, {} probabilities for {} classes", n, silent.size(),
+            probabilities.size(), classes);
+  std::vector<float> out(n * c, 0.0f);
+  std::vector<double> sum(c);
+  std::size_t first = 0;  // first window that may still overlap (windows start in order)
+  for (std::size_t k = 0; k < n; ++k) {
+    if (silent[k]) continue;
+    while (windows[first].end <= windows[k].own_begin) ++first;
+    std::fill(sum.begin(), sum.end(), 0.0);
+    int count = 0;
+    for (std::size_t j = first; j < n && windows[j].start < windows[k].own_end; ++j) {
+      if (silent[j] || windows[j].end <= windows[k].own_begin) continue;
+      for (std::size_t i = 0; i < c; ++i) sum[i] += probabilities[j * c + i];
+      ++count;
+    }
+    for (std::size_t i = 0; i < c; ++i) out[k * c + i] = static_cast<float>(sum[i] / count);
+  }
+  return out;
+}
+
 int argmax(const float* values, int n) {
   int best = 0;
   for (int i = 1; i < n; ++i)

@@ -55,6 +55,15 @@ class LevelMeter {
 std::vector<bool> silent_windows(const std::vector<TimelineWindow>& windows, const LevelMeter& meter,
                                  double min_level_db);
 
+// What each window's own stretch is labelled with, (windows, classes): the mean
+// probabilities of every voiced window whose image overlaps the stretch (the window itself
+// and, with a hop shorter than the window, its neighbours). A window at the edge of an
+// utterance holds part silence, unlike any training clip, and alone it often names another
+// emotion; averaged with the windows that see the utterance whole, it follows them. Rows
+// of silent windows are left zero.
+std::vector<float> stretch_probabilities(const std::vector<TimelineWindow>& windows, const std::vector<bool>& silent,
+                                         const std::vector<float>& probabilities, int classes);
+
 struct Segment {
   double start = 0, end = 0;              // seconds
   int label = -1;                         // class index; -1 = silence
@@ -62,9 +71,9 @@ struct Segment {
   int windows = 0;
 };
 
-// Merges consecutive windows of equal label (argmax of their probabilities; silent windows
-// form silent segments) over their own stretches. probabilities: (windows, classes)
-// row-major; sample_rate converts positions to seconds.
+// Merges consecutive windows of equal label (argmax of `probabilities`, normally
+// stretch_probabilities(); silent windows form silent segments) over their own stretches.
+// probabilities: (windows, classes) row-major; sample_rate converts positions to seconds.
 std::vector<Segment> merge_segments(const std::vector<TimelineWindow>& windows, const std::vector<bool>& silent,
                                     const std::vector<float>& probabilities, int classes, int sample_rate);
 

@@ -132,6 +132,31 @@ TEST_CASE("consecutive windows of one label merge into a segment with their mean
   CHECK_THROWS_AS(merge_segments(windows, silent, std::vector<float>(11), 2, 100), Error);
 }
 
+TEST_CASE("a stretch is labelled with the mean of the voiced windows overlapping it") {
+  // 100 samples, windows of 40 every 20: 0-40, 20-60, 40-80, 60-100; own stretches
+  // [0, 30) [30, 50) [50, 70) [70, 100). Window 3 is silent.
+  const auto windows = plan_windows(100, 40, 20);
+  REQUIRE(windows.size() == 4);
+  const std::vector<bool> silent{false, false, false, true};
+  const std::vector<float> p{1.0f, 0.0f, 0.0f, 1.0f, 0.5f, 0.5f, 0.9f, 0.1f};
+  const std::vector<float> s = stretch_probabilities(windows, silent, p, 2);
+  // [0, 30): windows 0 and 1 (window 2 starts at 40).
+  CHECK(s[0] == doctest::Approx(0.5));
+  // [30, 50): windows 0, 1, 2.
+  CHECK(s[2] == doctest::Approx(0.5));
+  CHECK(s[3] == doctest::Approx(0.5));
+  // [50, 70): windows 1 and 2 (window 3 overlaps but is silent).
+  CHECK(s[4] == doctest::Approx(0.25));
+  CHECK(s[5] == doctest::Approx(0.75));
+  // Silent rows stay zero.
+  CHECK(s[6] == 0.0f);
+  CHECK(s[7] == 0.0f);
+  // A hop as long as the window: each stretch is its own window's alone.
+  const auto apart = plan_windows(100, 25, 25);
+  const std::vector<float> q{0.1f, 0.9f, 0.8f, 0.2f, 0.3f, 0.7f, 0.6f, 0.4f};
+  CHECK(stretch_probabilities(apart, std::vector<bool>(4, false), q, 2) == q);
+}
+
 TEST_CASE("clip-length statistics: median and 95th percentile as numpy computes them") {
   const train::ClipLengths c = summarize_clip_lengths({4.0, 1.0, 3.0, 2.0});
   CHECK(c.files == 4);
