@@ -58,12 +58,20 @@ std::string timeline_svg(const FilePrediction& r, const std::vector<std::string>
   std::string s = fmt::format(
       R"(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" font-family="sans-serif"><rect width="{0}" height="{1}" fill="white"/>)",
       kWidth, kHeight);
-  const std::string summary = r.label >= 0 ? fmt::format("mostly {} ({:.0f} %)", names[static_cast<std::size_t>(r.label)],
-                                                         100 * r.mean_probabilities[static_cast<std::size_t>(r.label)])
-                                           : std::string("silent throughout");
-  s += fmt::format(R"(<text x="{}" y="18" font-size="14" font-weight="bold">{} — {}, {} windows, {}</text>)", kLeft,
-                   xml_escape(r.file.filename().string()), duration_label(r.seconds), r.windows.size(),
-                   xml_escape(summary));
+  std::size_t voiced_segments = 0;
+  for (const Segment& seg : r.segments) voiced_segments += seg.label >= 0 ? 1 : 0;
+  const std::string summary =
+      r.label >= 0 ? fmt::format("{} segment{}, overall {} ({:.0f} %)", voiced_segments, voiced_segments == 1 ? "" : "s",
+                                 names[static_cast<std::size_t>(r.label)],
+                                 100 * r.mean_probabilities[static_cast<std::size_t>(r.label)])
+                   : std::string("silent throughout");
+  const std::string windows =
+      r.windows.size() == 1 ? std::string("one image")
+                            : fmt::format("{} windows of {:g} s every {:g} s", r.windows.size(),
+                                          double(r.windows[0].end - r.windows[0].start) / rate,
+                                          double(r.windows[1].start - r.windows[0].start) / rate);
+  s += fmt::format(R"(<text x="{}" y="18" font-size="14" font-weight="bold">{} — {}, {}; {}</text>)", kLeft,
+                   xml_escape(r.file.filename().string()), duration_label(r.seconds), windows, xml_escape(summary));
   // Legend row: one swatch per class, then silence.
   double lx = kLeft;
   for (int c = 0; c <= classes; ++c) {
@@ -92,8 +100,10 @@ std::string timeline_svg(const FilePrediction& r, const std::vector<std::string>
     if (seg.label < 0)
       s += fmt::format(R"(<rect x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}" opacity="0.5"/>)", px(seg.start),
                        kTop, std::max(0.5, px(seg.end) - px(seg.start)), kBottom - kTop, kSilenceColor);
-  // One series per class, points at window centres, a new stroke after each silent stretch.
+  // One series per class: what each stretch is labelled with (apps/timeline.h), at window
+  // centres, a new stroke after each silent stretch.
   const std::size_t n = r.windows.size();
+  const std::vector<float> p = stretch_probabilities(r.windows, r.silent, r.probabilities, classes);  // (n, classes)
   for (int c = 0; c < classes; ++c) {
     std::string d;
     bool pen_down = false;
@@ -103,14 +113,14 @@ std::string timeline_svg(const FilePrediction& r, const std::vector<std::string>
         continue;
       }
       const double t = 0.5 * static_cast<double>(r.windows[k].start + r.windows[k].end) / rate;
-      d += fmt::format("{}{:.1f},{:.1f} ", pen_down ? "L" : "M", px(t), py(r.probabilities[k * classes + c]));
+      d += fmt::format("{}{:.1f},{:.1f} ", pen_down ? "L" : "M", px(t), py(p[k * classes + c]));
       pen_down = true;
     }
     s += fmt::format(R"(<path class="series" data-class="{}" d="{}" fill="none" stroke="{}" stroke-width="1.5"/>)",
                      xml_escape(names[static_cast<std::size_t>(c)]), d, class_color(c));
     if (n == 1 && !r.silent[0])
       s += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>)", px(r.seconds / 2),
-                       py(r.probabilities[static_cast<std::size_t>(c)]), class_color(c));
+                       py(p[static_cast<std::size_t>(c)]), class_color(c));
   }
   // Segment band: one rectangle per segment, labelled where it is wide enough.
   for (const Segment& seg : r.segments) {
@@ -126,7 +136,7 @@ std::string timeline_svg(const FilePrediction& r, const std::vector<std::string>
       s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="11" text-anchor="middle" fill="{}">{}</text>)",
                        x0 + w / 2, kBandTop + 18, seg.label < 0 ? "#555" : "white", xml_escape(label));
   }
-  s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">time; band: segments (consecutive windows of one emotion)</text>)",
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">time. Curves: each emotion's probability (mean of the windows over that moment); band: the segments</text>)",
                    (kLeft + kRight) / 2, kHeight - 10);
   return s + "</svg>\n";
 }

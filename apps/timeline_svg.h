@@ -1,7 +1,8 @@
 // The picture of one recording's prediction (`ser predict --plot FILE.svg`): each class's
-// probability over time (one <path class="series" data-class="NAME"> per class, points at
-// window centres, broken across silent windows), silent stretches shaded, and below the
-// chart the segments as a coloured band labelled with their emotion. Drawn by hand like
+// probability over time (one <path class="series" data-class="NAME"> per class: the
+// stretch probabilities the segments are made of, at window centres, broken across silent
+// windows), silent stretches shaded, and below the chart the segments as a coloured band
+// labelled with their emotion. Drawn by hand like
 // the report's charts (apps/report.cpp), no plotting dependency.
 #pragma once
 
