@@ -111,10 +111,14 @@ void check_plot_path(const std::string& plot, std::size_t files) {
   SER_CHECK(::access(dir.c_str(), W_OK) == 0, "--plot {}: cannot write in {} (permission denied)", plot, dir.string());
 }
 
+// --device: auto keeps to the CPU, as for training, until the GPU backend has run on a GPU;
+// cuda is the explicit opt-in (refused with one line where no device is usable).
+Device predict_device(const std::string& name) { return name == "auto" ? Device::CPU : resolve_device(name); }
+
 void run_predict(const Args& a) {
   const std::vector<std::filesystem::path> files = collect_inputs(a.inputs, a.files_from, std::cin);
   if (!a.plot.empty()) check_plot_path(a.plot, files.size());
-  train::LoadedModel loaded = load_model_option(a.model, resolve_device(a.device));
+  train::LoadedModel loaded = load_model_option(a.model, predict_device(a.device));
   PredictOptions options;
   options.window_seconds = a.window;
   options.hop_seconds = a.hop;
