@@ -171,11 +171,11 @@ TEST_CASE("ten clips in a row: ten voiced stretches within one hop of the clips,
   // that see the clip whole too, so a clip is one segment, rarely two.
   CHECK(labelled_segments >= 10);
   CHECK(labelled_segments <= 13);
-  for (const auto& [a, b] : rec.gaps) {
-    const double middle = (a + b) / 2;
+  for (const auto& gap : rec.gaps) {
+    const double middle = (gap.first + gap.second) / 2;
     bool silent = false;
     for (const Segment& s : r.segments) silent |= s.start <= middle && middle < s.end && s.label < 0;
-    CHECK_MESSAGE(silent, "gap " << a << "-" << b << " s is not marked silent");
+    CHECK_MESSAGE(silent, "gap " << gap.first << "-" << gap.second << " s is not marked silent");
   }
 }
 
