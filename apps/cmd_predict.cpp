@@ -1,48 +1,210 @@
-// `ser predict`: the emotion of any audio file(s), with a trained model file.
+// `ser predict`: the emotion of audio files, folders of them, and long recordings (a
+// timeline of windows merged into segments), with a trained model file. Output: one table
+// row per segment (file, start, end, emotion, mean probability), or with --json one object
+// per file per line (windows, segments, summary); --plot draws one recording as SVG.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cmath>
+#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+
+#include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/predict.h"
+#include "apps/predict_inputs.h"
+#include "apps/timeline_svg.h"
+#include "apps/train_run.h"
+#include "engine/core/error.h"
+#include "engine/io/file.h"
 
 namespace ser::app {
+namespace {
+
+struct Args {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string files_from;
+  bool json = false;
+  double window = 0, hop = 0, min_level = kDefaultMinLevelDb;
+  bool whole = false;
+  std::string plot;
+  int batch = kDefaultPredictBatch;
+  int threads = 0;
+  std::string device = "auto";
+};
+
+// 4 decimals: enough for a probability, and a one-hour timeline stays a few hundred kB.
+double rounded(double v) { return std::round(v * 1e4) / 1e4; }
+
+nlohmann::ordered_json class_object(const std::vector<float>& p, const std::vector<std::string>& names) {
+  nlohmann::ordered_json o = nlohmann::ordered_json::object();
+  for (std::size_t k = 0; k < names.size() && k < p.size(); ++k) o[names[k]] = rounded(p[k]);
+  return o;
+}
+
+std::string emotion_of(int label, const std::vector<std::string>& names) {
+  return label < 0 ? "silent" : names[static_cast<std::size_t>(label)];
+}
+
+nlohmann::ordered_json result_json(const FilePrediction& r, const std::vector<std::string>& names,
+                           const WindowSettings& ws) {
+  nlohmann::ordered_json j{{"file", r.file.string()}};
+  if (!r.ok()) {
+    j["error"] = r.error;
+    return j;
+  }
+  j["seconds"] = rounded(r.seconds);
+  j["emotion"] = emotion_of(r.label, names);
+  if (r.label >= 0) j["probabilities"] = class_object(r.mean_probabilities, names);
+  if (!r.warning.empty()) j["warning"] = r.warning;
+  j["whole"] = r.whole;
+  if (!r.whole) {
+    j["window"] = rounded(static_cast<double>(ws.window) / ws.sample_rate);
+    j["hop"] = rounded(static_cast<double>(ws.hop) / ws.sample_rate);
+  }
+  const std::size_t classes = names.size();
+  nlohmann::ordered_json windows = nlohmann::ordered_json::array();
+  for (std::size_t k = 0; k < r.windows.size(); ++k) {
+    nlohmann::ordered_json w{{"start", rounded(double(r.windows[k].start) / r.sample_rate)},
+                     {"end", rounded(double(r.windows[k].end) / r.sample_rate)},
+                     {"silent", bool(r.silent[k])}};
+    if (!r.silent[k])
+      w["probabilities"] = class_object(
+          std::vector<float>(r.probabilities.begin() + k * classes, r.probabilities.begin() + (k + 1) * classes), names);
+    windows.push_back(std::move(w));
+  }
+  j["windows"] = std::move(windows);
+  nlohmann::ordered_json segments = nlohmann::ordered_json::array();
+  for (const Segment& s : r.segments) {
+    nlohmann::ordered_json o{{"start", rounded(s.start)}, {"end", rounded(s.end)}, {"emotion", emotion_of(s.label, names)},
+                     {"windows", s.windows}};
+    if (s.label >= 0) o["probabilities"] = class_object(s.mean_probabilities, names);
+    segments.push_back(std::move(o));
+  }
+  j["segments"] = std::move(segments);
+  return j;
+}
+
+// One row per segment: file, start s, end s, emotion, its mean probability ("-" for silence).
+void print_rows(const FilePrediction& r, const std::vector<std::string>& names) {
+  std::string out;
+  for (const Segment& s : r.segments)
+    out += fmt::format("{}\t{:.2f}\t{:.2f}\t{}\t{}\n", r.file.string(), s.start, s.end, emotion_of(s.label, names),
+                       s.label < 0 ? std::string("-")
+                                   : fmt::format("{:.3f}", s.mean_probabilities[static_cast<std::size_t>(s.label)]));
+  fmt::print("{}", out);
+}
+
+// --plot must be a writable file path with one recording to draw, checked before any work.
+void check_plot_path(const std::string& plot, std::size_t files) {
+  SER_CHECK(files == 1, "--plot {}: draws one recording, and {} files were given (predict them one at a time)", plot,
+            files);
+  const std::filesystem::path path = plot;
+  std::error_code ec;
+  SER_CHECK(!std::filesystem::is_directory(path, ec), "--plot {}: is a folder (it takes a file name, e.g. call.svg)",
+            plot);
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  SER_CHECK(std::filesystem::is_directory(dir, ec), "--plot {}: no folder {} to write it in", plot, dir.string());
+  SER_CHECK(::access(dir.c_str(), W_OK) == 0, "--plot {}: cannot write in {} (permission denied)", plot, dir.string());
+}
+
+// --device: auto keeps to the CPU, as for training, until the GPU backend has run on a GPU;
+// cuda is the explicit opt-in (refused with one line where no device is usable).
+Device predict_device(const std::string& name) { return name == "auto" ? Device::CPU : resolve_device(name); }
+
+void run_predict(const Args& a) {
+  const std::vector<std::filesystem::path> files = collect_inputs(a.inputs, a.files_from, std::cin);
+  if (!a.plot.empty()) check_plot_path(a.plot, files.size());
+  train::LoadedModel loaded = load_model_option(a.model, predict_device(a.device));
+  PredictOptions options;
+  options.window_seconds = a.window;
+  options.hop_seconds = a.hop;
+  options.framing = a.whole ? Framing::Whole : a.window > 0 ? Framing::Windows : Framing::Auto;
+  options.min_level_db = a.min_level;
+  options.batch = a.batch;
+  options.threads = a.threads;
+  // A bar on the terminal while the rows go to a file or a pipe (on the terminal, they are the progress).
+  options.progress = files.size() > 1 && ::isatty(STDERR_FILENO) == 1 && ::isatty(STDOUT_FILENO) != 1;
+  Predictor predictor(loaded, options);
+  const auto& names = loaded.info.class_names;
+  int failures = 0;
+  bool plotted = false;
+  predictor.run(files, [&](FilePrediction& r) {
+    if (!r.ok()) {
+      fmt::print(stderr, "ser: error: {}: {}\n", r.file.string(), r.error);
+      ++failures;
+    } else if (!r.warning.empty()) {
+      fmt::print(stderr, "ser: warning: {}: {}\n", r.file.string(), r.warning);
+    }
+    if (a.json)
+      fmt::print("{}\n", result_json(r, names, predictor.settings()).dump());
+    else if (r.ok())
+      print_rows(r, names);
+    std::fflush(stdout);
+    if (!a.plot.empty() && r.ok()) {
+      const std::string svg = timeline_svg(r, names);
+      write_file_atomically(a.plot, svg.data(), svg.size());
+      plotted = true;
+    }
+  });
+  if (plotted) fmt::print(stderr, "plot: {}\n", a.plot);
+  if (failures) throw ExitStatus{1};
+}
+
+}  // namespace
 
 void register_predict(CLI::App& app) {
-  struct Args {
-    std::string model;
-    std::vector<std::string> files;
-    bool json = false;
-  };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("predict", "Say which emotion each audio file carries");
+  auto* cmd = app.add_subcommand(
+      "predict", "Label audio files, folders of them, and long recordings (a timeline of segments) with a model");
+  cmd->footer(
+      "Output: one row per segment: file, start s, end s, emotion (or silent), mean probability of that emotion.\n"
+      "A file no longer than the clips the model was trained on (95th percentile of their lengths, stored in the "
+      "model; 5 s for older model files) is one image, as in training. A longer one is scored in windows of "
+      "--window s every --hop s, each one image; windows the silence gate marks are not labelled, and consecutive "
+      "windows of one emotion form a segment. Images go through the network in batches of --batch: memory stays "
+      "that of a short file however long the recording or many the files.\n"
+      "A file that cannot be decoded is reported on stderr with the reason and the rest go on; the exit status is "
+      "1 if any file failed. A progress bar shows on the terminal while the rows go to a file or a pipe.");
   cmd->add_option("--model", args->model, "Model file written by `ser train` (RUN_DIR/model.safetensors)")->required();
-  cmd->add_option("files", args->files, "Audio files (any rate, channels or format libsndfile reads)")->required();
-  cmd->add_flag("--json", args->json, "One JSON object per line with every class probability");
-  cmd->callback([args] {
-    train::LoadedModel loaded = load_model_option(args->model);
-    const auto& names = loaded.info.class_names;
-    const std::vector<std::filesystem::path> files(args->files.begin(), args->files.end());
-    int failures = 0;
-    for (const Prediction& p : predict_files(loaded, files)) {
-      if (!p.ok) {
-        fmt::print(stderr, "ser: error: {}: {}\n", p.file.string(), p.error);
-        ++failures;
-        continue;
-      }
-      if (!p.warning.empty()) fmt::print(stderr, "ser: warning: {}: {}\n", p.file.string(), p.warning);
-      if (args->json) {
-        nlohmann::json probs;
-        for (std::size_t k = 0; k < names.size(); ++k) probs[names[k]] = p.probabilities[k];
-        nlohmann::json line{{"file", p.file.string()}, {"emotion", names[p.label]}, {"probabilities", probs}};
-        if (!p.warning.empty()) line["warning"] = p.warning;
-        fmt::print("{}\n", line.dump());
-      } else {
-        fmt::print("{}\t{}\t{:.3f}\n", p.file.string(), names[p.label], p.probabilities[p.label]);
-      }
-    }
-    if (failures) throw ExitStatus{1};
+  cmd->add_option("inputs", args->inputs,
+                  "Audio files (any format libsndfile reads) and folders (walked for .wav .flac .ogg .mp3 ... "
+                  "files, sorted)");
+  cmd->add_option("--files-from", args->files_from,
+                  "Also predict the files (or folders) listed in this text file, one path a line (relative to the "
+                  "current folder); - reads standard input");
+  cmd->add_flag("--json", args->json,
+                "One JSON object per file per line (summary, every window and segment with every class "
+                "probability; failed files as {\"file\", \"error\"}): outputs of several runs concatenate");
+  cmd->add_option("--window", args->window,
+                  "Window length in seconds; every file is then scored in windows, and a shorter one fails "
+                  "(default: the median clip length the model was trained on, 3 s for older model files)")
+      ->transform(number_between_exclusive(0.05, 3600));
+  cmd->add_option("--hop", args->hop, "Seconds between window starts (default: a third of the window)")
+      ->transform(number_between_exclusive(0, 3600));
+  cmd->add_option("--min-level", args->min_level,
+                  "Silence gate: a window whose centre stretch (one hop around its centre) is more than this many dB "
+                  "below the loudest such stretch of the same file is marked silent, not labelled")
+      ->transform(number_between_exclusive(0, 200))
+      ->capture_default_str();
+  cmd->add_flag("--whole", args->whole,
+                "Score every file as one image of the whole file, however long (as ser eval and training do)");
+  cmd->add_option("--plot", args->plot,
+                  "Draw the class probabilities over time and the segments of the one recording given as SVG");
+  cmd->add_option("--batch", args->batch, "Images per forward pass (memory grows with it)")
+      ->transform(integer_in(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Feature threads (0 = all cores)")
+      ->transform(integer_in(0, kMaxThreads))
+      ->capture_default_str();
+  add_device_option(*cmd, args->device);
+  cmd->callback([cmd, args] {
+    SER_CHECK(!(args->whole && (cmd->count("--window") > 0 || cmd->count("--hop") > 0)),
+              "--whole scores each file as one image: it cannot be combined with --window or --hop");
+    run_predict(*args);
   });
 }
 

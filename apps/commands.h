@@ -18,5 +18,6 @@ void register_train(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_features(CLI::App& app);
 
 }  // namespace ser::app

@@ -1,47 +1,397 @@
-// predict_files: extraction + normalisation + evaluation, results in input order.
+// Predictor: files -> jobs (a whole clip to decode, or one window's samples) -> batches of
+// at most `batch` jobs -> images on the feature threads (one LogMelExtractor each) ->
+// normalise -> one eval forward per batch -> probabilities back to their files -> files
+// finished in input order -> silence gate, segments -> the caller.
+// Layouts: batch images (B, 1, H, W) float32, row j = job j until compaction; logits and
+// probabilities (count, classes); a file's probabilities (W, classes).
 #include "apps/predict.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <thread>
 
 #include "engine/core/error.h"
-#include "features/audio.h"
-#include "features/extract.h"
-#include "features/logmel.h"
+#include "engine/core/progress.h"
+#include "engine/cpu/softmax_cross_entropy.h"
+#include "engine/nn/model.h"
+#include "engine/train/dataset.h"
 
 namespace ser::app {
+namespace fs = std::filesystem;
 
 namespace {
-// Why a decodable file is still no input for the model, or "" (see predict.h's limits).
-// images: (N, 1, H, W) log-mel images before normalisation; row `row` is this file's.
-std::string input_warning(const std::filesystem::path& file, const Tensor& images, int64_t row) {
-  const int64_t hw = images.shape()[2] * images.shape()[3];
-  const float* image = images.data() + row * hw;
+
+// Why a decodable one-image file is still no input for the model, or "" (see predict.h).
+// image: (H*W) log-mel image before normalisation.
+std::string input_warning(const features::AudioHeader& header, double seconds, const float* image, int64_t hw) {
   if (std::all_of(image, image + hw, [&](float v) { return v == image[0]; }))
     return "no signal (silent or constant): the prediction means nothing";
-  features::AudioHeader header;
-  try {
-    header = features::read_audio_header(file);
-  } catch (const Error&) {
-    return "";  // it decoded a moment ago; if its header cannot be read now, no warning, no failure
-  }
   if (header.sample_rate < kLowestSensibleRate)
     return fmt::format("recorded at {} Hz: too little bandwidth for speech, the prediction means little",
                        header.sample_rate);
-  if (header.seconds() < kShortestSensibleSeconds)
+  if (seconds < kShortestSensibleSeconds)
     return fmt::format("only {:.3f} s long: stretched over the whole image, shorter than any training utterance",
-                       header.seconds());
-  if (header.seconds() > kLongestSensibleSeconds)
-    return fmt::format("{:.0f} s long: squeezed into one image; cut it into utterances of a few seconds",
-                       header.seconds());
+                       seconds);
+  if (seconds > kLongestSensibleSeconds)
+    return fmt::format("{:.0f} s long: squeezed into one image; leave out --whole to get a timeline", seconds);
   return "";
 }
+
+// The message of a per-file failure without its source location and without the file name
+// the audio reader put in front (the caller prints the name).
+std::string failure_reason(const std::exception& e, const fs::path& file) {
+  std::string why = user_message(e);
+  const std::string prefix = file.string() + ": ";
+  if (why.compare(0, prefix.size(), prefix) == 0) why.erase(0, prefix.size());
+  return why;
+}
+
+// Runs fn(worker, i) for i in [0, n) on `threads` threads (the caller is worker 0), one
+// index at a time: a clip to decode and a window to transform take very different times.
+template <typename Fn>
+void for_each_on_threads(std::size_t n, int threads, Fn&& fn) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&](int w) {
+    for (std::size_t i = next++; i < n; i = next++) fn(w, i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads && static_cast<std::size_t>(t) < n; ++t) pool.emplace_back(worker, t);
+  worker(0);
+  for (auto& th : pool) th.join();
+}
+
+int thread_count(int asked) {
+  const int n = asked > 0 ? asked : static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, n);
+}
+
 }  // namespace
 
-train::LoadedModel load_model_option(const std::filesystem::path& model_file) {
+WindowSettings window_settings(const train::ModelInfo& info, const features::LogMelConfig& config,
+                               const PredictOptions& options) {
+  const train::ClipLengths& clips = info.clip_seconds;
+  const bool recorded = clips.files > 0;
+  const double window = options.window_seconds > 0 ? options.window_seconds
+                        : recorded                 ? clips.median
+                                                   : kDefaultClipSeconds;
+  const double hop = options.hop_seconds > 0 ? options.hop_seconds : window / 3;
+  SER_CHECK(hop <= window, "--hop {:g} s is longer than the window of {:g} s: the windows would skip audio between them",
+            hop, window);
+  WindowSettings ws;
+  ws.sample_rate = config.sample_rate;
+  ws.window = std::max<int64_t>(1, std::llround(window * config.sample_rate));
+  ws.hop = std::max<int64_t>(1, std::llround(hop * config.sample_rate));
+  ws.whole_up_to_seconds = recorded ? clips.p95 : kDefaultLongestClipSeconds;
+  ws.framing = options.framing;
+  ws.min_level_db = options.min_level_db;
+  return ws;
+}
+
+// ---------------------------------------------------------------------------- Predictor
+
+struct Predictor::Impl {
+  // A file between its start and its return to the caller.
+  struct OpenFile {
+    FilePrediction result;
+    features::AudioHeader header;
+    int64_t enqueued = 0, scored = 0;  // windows sent to the batch, and with probabilities back
+    bool complete = false;             // every window enqueued (or the file failed)
+    std::unique_ptr<LevelMeter> meter;  // timelines
+  };
+  // One image to make: a whole clip (decoded by the worker) or one window's samples.
+  struct Job {
+    std::size_t file = 0;  // index into the run's files
+    int64_t window = 0;
+    bool whole = false;
+    std::vector<float> samples;  // (window,) for a window job
+    bool ok = false;
+    std::string error;
+    double seconds = 0;  // whole: decoded length
+    std::string warning;
+  };
+
+  train::LoadedModel& model;
+  features::LogMelConfig config;
+  WindowSettings ws;
+  PredictOptions options;
+  int classes = 0;
+  int threads = 1;
+  int64_t hw = 0;
+  std::vector<std::unique_ptr<features::LogMelExtractor>> extractors;  // one per worker, made on first use
+  Tensor batch_images;  // (B, 1, H, W)
+  std::vector<float> probs;  // (count, classes)
+
+  const std::vector<fs::path>* files = nullptr;  // during run()
+  std::deque<OpenFile> open;                     // files not yet returned, oldest first
+  std::size_t first_open = 0;                    // run index of open.front()
+  std::vector<Job> jobs;
+
+  Impl(train::LoadedModel& m, const PredictOptions& o)
+      : model(m), config(model_feature_config(m.info)), ws(window_settings(m.info, config, o)), options(o) {
+    SER_CHECK(o.batch >= 1, "prediction batch must be at least 1, got {}", o.batch);
+    classes = static_cast<int>(m.info.class_names.size());
+    threads = thread_count(o.threads);
+    extractors.resize(static_cast<std::size_t>(threads));
+    hw = static_cast<int64_t>(config.image_height) * config.image_width;
+    batch_images = Tensor(Shape{o.batch, 1, config.image_height, config.image_width});
+    const nn::Architecture& arch = m.model->architecture();
+    SER_CHECK(arch.height == config.image_height && arch.width == config.image_width && arch.in_channels == 1,
+              "model: its network takes {}x{}x{} images, its feature parameters make 1x{}x{}", arch.in_channels,
+              arch.height, arch.width, config.image_height, config.image_width);
+  }
+
+  OpenFile& state(std::size_t file) { return open[file - first_open]; }
+
+  features::LogMelExtractor& extractor(int worker) {
+    auto& e = extractors[static_cast<std::size_t>(worker)];
+    if (!e) e = std::make_unique<features::LogMelExtractor>(config);
+    return *e;
+  }
+
+  void fail(OpenFile& f, std::string why) {
+    f.result.error = std::move(why);
+    f.complete = true;
+  }
+
+  void enqueue(Job job) {
+    jobs.push_back(std::move(job));
+    if (jobs.size() == static_cast<std::size_t>(options.batch)) flush();
+  }
+
+  // A one-image file: the worker decodes it.
+  void start_whole(std::size_t i) {
+    OpenFile& f = state(i);
+    f.result.whole = true;
+    f.enqueued = 1;
+    f.complete = true;
+    Job job;
+    job.file = i;
+    job.whole = true;
+    enqueue(std::move(job));
+  }
+
+  // window k of file i: samples [start, start + window) out of buf, which holds the
+  // stream's samples from buf_start on.
+  void enqueue_window(std::size_t i, int64_t k, int64_t start, const std::vector<float>& buf, int64_t buf_start) {
+    OpenFile& f = state(i);
+    Job job;
+    job.file = i;
+    job.window = k;
+    const auto from = buf.begin() + (start - buf_start);
+    job.samples.assign(from, from + ws.window);
+    f.enqueued = k + 1;
+    f.result.probabilities.resize(static_cast<std::size_t>(f.enqueued) * classes);
+    enqueue(std::move(job));
+  }
+
+  // A timeline: the stream's windows go to the batch as their samples arrive; the buffer
+  // keeps the samples from the next window's start on (and at least the last `window`,
+  // for the window that ends at the end).
+  void start_timeline(std::size_t i) {
+    OpenFile& f = state(i);
+    f.result.whole = false;
+    f.meter = std::make_unique<LevelMeter>(std::max<int64_t>(1, std::llround(kLevelBlockSeconds * ws.sample_rate)));
+    features::AudioStream stream((*files)[i], ws.sample_rate);
+    std::vector<float> buf;  // (samples from buf_start on)
+    int64_t buf_start = 0, k = 0;
+    for (;;) {
+      const std::size_t before = buf.size();
+      if (!stream.read(buf)) break;
+      f.meter->add(buf.data() + before, static_cast<int64_t>(buf.size() - before));
+      const int64_t have = buf_start + static_cast<int64_t>(buf.size());
+      for (; k * ws.hop + ws.window <= have; ++k) {
+        enqueue_window(i, k, k * ws.hop, buf, buf_start);
+        if (!state(i).result.error.empty()) return;
+      }
+      const int64_t keep_from = std::max(buf_start, std::min(k * ws.hop, have - ws.window));
+      buf.erase(buf.begin(), buf.begin() + (keep_from - buf_start));
+      buf_start = keep_from;
+    }
+    const int64_t n = stream.delivered();
+    f.result.seconds = static_cast<double>(n) / ws.sample_rate;
+    if (n < ws.window) {
+      fail(f, fmt::format("{:.2f} s long, shorter than one window of {:.2f} s{}", f.result.seconds,
+                          static_cast<double>(ws.window) / ws.sample_rate,
+                          ws.framing == Framing::Windows ? " (leave out --window to score it as one clip)" : ""));
+      return;
+    }
+    f.result.windows = plan_windows(n, ws.window, ws.hop);
+    const auto planned = static_cast<int64_t>(f.result.windows.size());
+    SER_CHECK(planned == k || planned == k + 1, "timeline: {} windows planned, {} cut", planned, k);
+    if (planned == k + 1) enqueue_window(i, k, n - ws.window, buf, buf_start);
+    state(i).complete = true;
+  }
+
+  void start_file(std::size_t i) {
+    OpenFile& f = state(i);
+    try {
+      f.header = features::read_audio_header((*files)[i]);
+      const double declared = f.header.seconds();
+      if (ws.framing == Framing::Windows && declared * ws.sample_rate < static_cast<double>(ws.window)) {
+        fail(f, fmt::format("{:.2f} s long, shorter than one --window of {:.2f} s (leave out --window to score it "
+                            "as one clip)",
+                            declared, static_cast<double>(ws.window) / ws.sample_rate));
+        return;
+      }
+      const bool whole =
+          ws.framing == Framing::Whole || (ws.framing == Framing::Auto && declared <= ws.whole_up_to_seconds);
+      if (whole)
+        start_whole(i);
+      else
+        start_timeline(i);
+    } catch (const std::exception& e) {
+      fail(state(i), failure_reason(e, (*files)[i]));
+    }
+  }
+
+  // Job j's image into row `row` of the batch (worker `worker`).
+  void make_image(int worker, Job& job, std::size_t row) {
+    const fs::path& path = (*files)[job.file];
+    try {
+      float* out = batch_images.data() + static_cast<int64_t>(row) * hw;
+      if (job.whole) {
+        const std::vector<float> y = features::load_audio(path, ws.sample_rate);
+        job.seconds = static_cast<double>(y.size()) / ws.sample_rate;
+        const Tensor image = extractor(worker).image(y);
+        std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
+        job.warning = input_warning(open[job.file - first_open].header, job.seconds, out, hw);
+      } else {
+        const Tensor image = extractor(worker).image(job.samples);
+        std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
+      }
+      job.ok = true;
+    } catch (const std::exception& e) {
+      job.error = failure_reason(e, path);
+    }
+    job.samples = {};
+  }
+
+  // Images of every job, one forward pass over those that have one, results to their files.
+  void flush() {
+    if (jobs.empty()) return;
+    for_each_on_threads(jobs.size(), threads, [&](int worker, std::size_t j) {
+      if (open[jobs[j].file - first_open].result.error.empty()) make_image(worker, jobs[j], j);
+    });
+    std::vector<std::size_t> rows;  // jobs with an image, in row order after compaction
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      Job& job = jobs[j];
+      OpenFile& f = state(job.file);
+      if (!f.result.error.empty()) continue;
+      if (!job.ok) {
+        fail(f, job.error);
+        continue;
+      }
+      if (rows.size() != j)
+        std::memcpy(batch_images.data() + static_cast<int64_t>(rows.size()) * hw,
+                    batch_images.data() + static_cast<int64_t>(j) * hw, static_cast<std::size_t>(hw) * sizeof(float));
+      rows.push_back(j);
+    }
+    if (!rows.empty()) forward(rows);
+    jobs.clear();
+  }
+
+  void forward(const std::vector<std::size_t>& rows) {
+    const int count = static_cast<int>(rows.size());
+    Tensor x = batch_images.slice(0, Shape{count, 1, config.image_height, config.image_width});
+    train::normalize_in_place(x, model.info.normalization);
+    const std::vector<float> logits = model.model->forward(x, nn::Mode::Eval).to_vector();  // (count, classes)
+    probs.resize(static_cast<std::size_t>(count) * classes);
+    cpu::softmax(probs.data(), logits.data(), count, classes);
+    for (int r = 0; r < count; ++r) {
+      Job& job = jobs[rows[static_cast<std::size_t>(r)]];
+      OpenFile& f = state(job.file);
+      const float* p = probs.data() + static_cast<std::size_t>(r) * classes;
+      if (job.whole) {
+        const auto n = static_cast<int64_t>(std::llround(job.seconds * ws.sample_rate));
+        f.result.seconds = job.seconds;
+        f.result.warning = job.warning;
+        f.result.windows = {TimelineWindow{0, n, 0, n}};
+        f.result.probabilities.assign(p, p + classes);
+      } else {
+        std::copy(p, p + classes, f.result.probabilities.begin() + job.window * classes);
+      }
+      ++f.scored;
+    }
+  }
+
+  // The silence gate, segments and file summary of a file whose windows are all scored.
+  void finish(OpenFile& f) {
+    FilePrediction& r = f.result;
+    r.sample_rate = ws.sample_rate;
+    if (!r.ok()) {
+      r.windows.clear();
+      r.probabilities.clear();
+      return;
+    }
+    r.silent = r.whole ? std::vector<bool>(1, false) : silent_windows(r.windows, *f.meter, ws.min_level_db);
+    r.segments = merge_segments(r.windows, r.silent, stretch_probabilities(r.windows, r.silent, r.probabilities, classes),
+                                classes, ws.sample_rate);
+    std::vector<double> sum(static_cast<std::size_t>(classes), 0.0);
+    int voiced = 0;
+    for (std::size_t k = 0; k < r.windows.size(); ++k) {
+      if (r.silent[k]) continue;
+      ++voiced;
+      for (int c = 0; c < classes; ++c) sum[static_cast<std::size_t>(c)] += r.probabilities[k * classes + c];
+    }
+    if (voiced == 0) {
+      r.warning = "no signal (silent throughout): nothing to label";
+      return;
+    }
+    for (double s : sum) r.mean_probabilities.push_back(static_cast<float>(s / voiced));
+    r.label = argmax(r.mean_probabilities.data(), classes);
+  }
+
+  // Returns, in order, every file at the front whose results are all in.
+  void emit_ready(const std::function<void(FilePrediction&)>& done, ProgressBar* bar) {
+    while (!open.empty() && open.front().complete &&
+           (!open.front().result.error.empty() || open.front().scored == open.front().enqueued)) {
+      finish(open.front());
+      done(open.front().result);
+      if (bar) bar->tick(1);
+      open.pop_front();
+      ++first_open;
+    }
+  }
+};
+
+Predictor::Predictor(train::LoadedModel& model, const PredictOptions& options)
+    : impl_(std::make_unique<Impl>(model, options)) {}
+
+Predictor::~Predictor() = default;
+
+const WindowSettings& Predictor::settings() const { return impl_->ws; }
+
+void Predictor::run(const std::vector<fs::path>& files, const std::function<void(FilePrediction&)>& done) {
+  Impl& s = *impl_;
+  s.files = &files;
+  s.open.clear();
+  s.jobs.clear();
+  s.first_open = 0;
+  std::unique_ptr<ProgressBar> bar;
+  if (s.options.progress) bar = std::make_unique<ProgressBar>(static_cast<int64_t>(files.size()), "predict");
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    s.open.emplace_back();
+    s.open.back().result.file = files[i];
+    s.start_file(i);
+    s.emit_ready(done, bar.get());
+  }
+  s.flush();
+  s.emit_ready(done, bar.get());
+  SER_CHECK(s.open.empty(), "predict: {} files left without a result", s.open.size());
+  if (bar) bar->finish();
+  s.files = nullptr;
+}
+
+// ------------------------------------------------------------------------- model file
+
+train::LoadedModel load_model_option(const fs::path& model_file, Device device) {
   try {
-    return train::load_model(model_file);
+    return train::load_model(model_file, device);
   } catch (const Error& e) {
     throw Error(e.message() + " (--model takes the model.safetensors that `ser train` writes in its run folder)");
   }
@@ -55,31 +405,20 @@ features::LogMelConfig model_feature_config(const train::ModelInfo& info) {
   }
 }
 
-std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files) {
-  const features::LogMelConfig config = model_feature_config(loaded.info);
-  features::ExtractOptions opts;
-  opts.progress = false;
-  features::ExtractResult extracted = features::extract_images(files, config, opts);
-  std::vector<Prediction> out(files.size());
-  for (std::size_t i = 0; i < files.size(); ++i) out[i].file = files[i];
-  for (const auto& [path, why] : extracted.failures)
-    for (auto& p : out)
-      if (p.file == path && p.error.empty()) p.error = why;
-  if (extracted.source_index.empty()) return out;
-  std::vector<std::string> warnings(extracted.source_index.size());
-  for (std::size_t i = 0; i < warnings.size(); ++i)
-    warnings[i] = input_warning(files[static_cast<std::size_t>(extracted.source_index[i])], extracted.images,
-                                static_cast<int64_t>(i));
-  train::Dataset data{std::move(extracted.images), {}};
-  train::normalize_in_place(data.images, loaded.info.normalization);
-  const train::Evaluation ev = train::evaluate(*loaded.model, data);
-  for (std::size_t i = 0; i < extracted.source_index.size(); ++i) {
-    Prediction& p = out[static_cast<std::size_t>(extracted.source_index[i])];
-    p.warning = warnings[i];
-    p.ok = true;
-    p.label = ev.predicted[i];
-    p.probabilities = ev.probabilities[i];
-  }
+std::vector<Prediction> predict_files(train::LoadedModel& loaded, const std::vector<fs::path>& files) {
+  PredictOptions options;
+  options.framing = Framing::Whole;
+  std::vector<Prediction> out;
+  Predictor(loaded, options).run(files, [&](FilePrediction& r) {
+    Prediction p;
+    p.file = r.file;
+    p.ok = r.ok();
+    p.error = r.error;
+    p.warning = r.warning;
+    p.label = r.label;
+    p.probabilities = r.mean_probabilities;
+    out.push_back(std::move(p));
+  });
   return out;
 }
 

@@ -103,6 +103,8 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
+std::string xml_escape(const std::string& s) { return escape(s); }
+
 std::string curves_svg(const std::vector<train::EpochStats>& history, int best_epoch) {
   std::vector<double> ta, va, tl, vl;
   for (const auto& e : history) {

@@ -25,6 +25,9 @@ struct ReportInput {
   nlohmann::json run_info;                 // options, data summary, timings
 };
 
+// Text for SVG/HTML: < > & " replaced by their entities.
+std::string xml_escape(const std::string& s);
+
 // best_epoch: 1-based epoch marked on both panels (0 = none).
 std::string curves_svg(const std::vector<train::EpochStats>& history, int best_epoch = 0);
 std::string confusion_svg(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& names);

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "apps/cli_values.h"
+#include "apps/clip_lengths.h"
 #include "apps/interrupt.h"
 #include "apps/run_folder.h"
 #include "apps/report.h"
@@ -409,7 +410,8 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   tcfg.progress = options.progress;
   const int64_t steps_per_epoch = (split.train.size() + tcfg.batch - 1) / tcfg.batch;
   learner.adam.set_schedule(options.recipe.adam_config(steps_per_epoch).schedule);
-  const train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm};
+  const train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm,
+                              measure_clip_lengths(all.entries)};  // ser predict's default window
   train::Trainer trainer(learner.model, learner.adam, learner.generator, tcfg);
   trainer.fit(split.train, split.validation, learner.state, [&](const train::TrainState& s) {
     train::save_checkpoint(checkpoint_path, learner.model, learner.adam, learner.generator, s, info);

@@ -5,10 +5,12 @@
 #include <sndfile.h>
 #include <soxr.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "engine/core/error.h"
 
@@ -49,6 +51,18 @@ SndfileHandle open_sound_file(const std::filesystem::path& path, SF_INFO& info) 
   return file;
 }
 
+// Appends the channel average of `frames` interleaved frames (frames, C) to `mono`, in
+// float32: sum in channel order, then / C.
+void append_mono(const float* interleaved, sf_count_t frames, int channels, std::vector<float>& mono) {
+  const float channel_count = static_cast<float>(channels);
+  for (sf_count_t f = 0; f < frames; ++f) {
+    const float* frame = interleaved + f * channels;
+    float sum = frame[0];
+    for (int c = 1; c < channels; ++c) sum += frame[c];
+    mono.push_back(channels == 1 ? sum : sum / channel_count);
+  }
+}
+
 // Reads interleaved frames block by block (never trusting the declared frame count for
 // the allocation) and averages channels in float32: sum in channel order, then / C.
 std::vector<float> read_mono(SNDFILE* file, const SF_INFO& info, const std::filesystem::path& path) {
@@ -56,25 +70,21 @@ std::vector<float> read_mono(SNDFILE* file, const SF_INFO& info, const std::file
   std::vector<float> block(static_cast<std::size_t>(kReadBlockFrames) * channels);  // (frames, C) interleaved
   std::vector<float> mono;                                                         // (N,)
   if (info.frames > 0 && info.frames < kMaxSamples) mono.reserve(static_cast<std::size_t>(info.frames));
-  const float channel_count = static_cast<float>(channels);
   for (;;) {
     const sf_count_t got = sf_readf_float(file, block.data(), kReadBlockFrames);
     if (got <= 0) break;
     SER_CHECK(static_cast<int64_t>(mono.size()) + got <= kMaxSamples, "{}: more than {} frames; refusing to decode",
               path.string(), kMaxSamples);
-    for (sf_count_t f = 0; f < got; ++f) {
-      const float* frame = block.data() + f * channels;
-      float sum = frame[0];
-      for (int c = 1; c < channels; ++c) sum += frame[c];
-      mono.push_back(channels == 1 ? sum : sum / channel_count);
-    }
+    append_mono(block.data(), got, channels, mono);
   }
   return mono;
 }
 
-void check_finite(const std::vector<float>& x, const std::filesystem::path& path) {
+// x holds samples [first, first + x.size()) of the file.
+void check_finite(const std::vector<float>& x, const std::filesystem::path& path, int64_t first = 0) {
   for (std::size_t i = 0; i < x.size(); ++i)
-    SER_CHECK(std::isfinite(x[i]), "{}: sample {} is {} (NaN/Inf samples are not audio)", path.string(), i, x[i]);
+    SER_CHECK(std::isfinite(x[i]), "{}: sample {} is {} (NaN/Inf samples are not audio)", path.string(),
+              first + static_cast<int64_t>(i), x[i]);
 }
 
 }  // namespace
@@ -128,6 +138,131 @@ std::vector<float> load_audio(const std::filesystem::path& path, int target_rate
   } catch (const Error& e) {
     SER_FAIL("{}: {}", path.string(), e.what());
   }
+}
+
+// ------------------------------------------------------------------------ AudioStream
+// Input block -> mono (kReadBlockFrames,) -> soxr_process -> `pending`; pending samples are
+// released only up to ceil(frames_in * ratio) (fix_length's length for the input so far),
+// and at the end the rest up to the final length, zero-padded if libsoxr gave fewer.
+
+struct SoxrDeleter {
+  void operator()(soxr_t s) const { soxr_delete(s); }
+};
+
+struct AudioStream::Impl {
+  std::filesystem::path path;
+  SF_INFO info{};
+  SndfileHandle file;
+  AudioHeader header;
+  int target_rate = 0;
+  std::unique_ptr<std::remove_pointer_t<soxr_t>, SoxrDeleter> soxr;  // null when the rates are equal
+  std::vector<float> block;    // (kReadBlockFrames, C) interleaved
+  std::vector<float> mono;     // (<= kReadBlockFrames,) this block's mono frames
+  std::vector<float> pending;  // resampled, not yet delivered
+  std::vector<float> soxr_out; // (olen,) one soxr_process call's output
+  int64_t frames_in = 0, delivered = 0;
+  bool input_done = false, finished = false;
+
+  // fix_length's length for `frames` input frames: ceil(frames * target / file rate).
+  int64_t output_length(int64_t frames) const {
+    if (!soxr) return frames;
+    return static_cast<int64_t>(std::ceil(static_cast<double>(frames) * target_rate / info.samplerate));
+  }
+  // Runs libsoxr over `in` (n frames; in == nullptr: flush) until all of it is consumed
+  // (flush: until it gives nothing more), appending its output to `pending`.
+  void resample_into_pending(const float* in, std::size_t n) {
+    for (;;) {
+      std::size_t used = 0, made = 0;
+      const soxr_error_t err = soxr_process(soxr.get(), in, n, in ? &used : nullptr, soxr_out.data(),
+                                            soxr_out.size(), &made);
+      SER_CHECK(err == nullptr, "{}: resample {} Hz -> {} Hz: libsoxr error: {}", path.string(), info.samplerate,
+                target_rate, err);
+      pending.insert(pending.end(), soxr_out.begin(), soxr_out.begin() + static_cast<std::ptrdiff_t>(made));
+      if (in == nullptr) {
+        if (made == 0) return;
+        continue;
+      }
+      SER_CHECK(used > 0 || made > 0, "{}: libsoxr accepted no input and gave no output", path.string());
+      in += used;
+      n -= used;
+      if (n == 0) return;
+    }
+  }
+  // Moves pending samples to `out`, at most up to fix_length's length `limit`.
+  std::size_t release(std::vector<float>& out, int64_t limit) {
+    const auto n = static_cast<std::size_t>(std::max<int64_t>(0, std::min<int64_t>(limit - delivered,
+                                                                                    static_cast<int64_t>(pending.size()))));
+    out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    delivered += static_cast<int64_t>(n);
+    return n;
+  }
+};
+
+AudioStream::AudioStream(const std::filesystem::path& path, int target_rate) : impl_(std::make_unique<Impl>()) {
+  SER_CHECK(target_rate > 0, "{}: target sample rate must be positive, got {} Hz", path.string(), target_rate);
+  Impl& s = *impl_;
+  s.path = path;
+  s.file = open_sound_file(path, s.info);
+  s.header = {s.info.samplerate, s.info.channels, static_cast<int64_t>(s.info.frames)};
+  s.target_rate = target_rate;
+  s.block.resize(static_cast<std::size_t>(kReadBlockFrames) * s.info.channels);
+  s.mono.reserve(static_cast<std::size_t>(kReadBlockFrames));
+  if (s.info.samplerate != target_rate) {
+    const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);  // as resample()
+    const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    soxr_error_t err = nullptr;
+    s.soxr.reset(soxr_create(s.info.samplerate, target_rate, 1, &err, &io, &quality, nullptr));
+    SER_CHECK(err == nullptr && s.soxr, "{}: resample {} Hz -> {} Hz: libsoxr error: {}", path.string(),
+              s.info.samplerate, target_rate, err ? err : "cannot create the resampler");
+    s.soxr_out.resize(static_cast<std::size_t>(
+        static_cast<double>(kReadBlockFrames) * target_rate / s.info.samplerate + 1024));
+  }
+}
+
+AudioStream::~AudioStream() = default;
+
+const AudioHeader& AudioStream::header() const { return impl_->header; }
+
+int64_t AudioStream::delivered() const { return impl_->delivered; }
+
+bool AudioStream::read(std::vector<float>& out) {
+  Impl& s = *impl_;
+  while (!s.finished) {
+    if (s.input_done) {  // flush libsoxr, deliver the rest, pad to fix_length's length
+      if (s.soxr) s.resample_into_pending(nullptr, 0);
+      const int64_t length = s.output_length(s.frames_in);
+      std::size_t n = s.release(out, length);
+      if (s.delivered < length) {
+        out.resize(out.size() + static_cast<std::size_t>(length - s.delivered), 0.0f);
+        n += static_cast<std::size_t>(length - s.delivered);
+        s.delivered = length;
+      }
+      s.pending.clear();
+      s.finished = true;
+      if (n > 0) return true;
+      break;
+    }
+    const sf_count_t got = sf_readf_float(s.file.get(), s.block.data(), kReadBlockFrames);
+    if (got <= 0) {
+      SER_CHECK(s.frames_in > 0, "{}: holds no audio frames ({} declared)", s.path.string(),
+                static_cast<int64_t>(s.info.frames));
+      s.input_done = true;
+      continue;
+    }
+    SER_CHECK(s.frames_in + got <= kMaxSamples, "{}: more than {} frames; refusing to decode", s.path.string(),
+              kMaxSamples);
+    s.mono.clear();
+    append_mono(s.block.data(), got, s.info.channels, s.mono);
+    check_finite(s.mono, s.path, s.frames_in);
+    s.frames_in += got;
+    if (s.soxr)
+      s.resample_into_pending(s.mono.data(), s.mono.size());
+    else
+      s.pending.insert(s.pending.end(), s.mono.begin(), s.mono.end());
+    if (s.release(out, s.output_length(s.frames_in)) > 0) return true;
+  }
+  return false;
 }
 
 std::string audio_library_versions() { return std::string(sf_version_string()) + ", " + soxr_version(); }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,34 @@ AudioHeader read_audio_header(const std::filesystem::path& path);
 
 // decode_mono + resample to target_rate.
 std::vector<float> load_audio(const std::filesystem::path& path, int target_rate = 16000);
+
+// The samples load_audio(path, target_rate) returns, delivered in blocks, so that a long
+// recording is read with a few blocks in memory instead of whole (decode_mono of one hour
+// of 44.1 kHz stereo holds 1.3 GB of floats). Same maths: libsndfile float frames, channels
+// averaged in float32, libsoxr HQ driven block by block and flushed at the end (its output
+// does not depend on how the input is cut: tests/features/test_audio_stream.cpp), then
+// fix_length to ceil(frames * target_rate / file_rate). Errors as decode_mono's, naming
+// the file: the constructor for a file that cannot be opened, read() for a NaN/Inf sample
+// or a file with no frames. Not copyable; one reader per stream.
+class AudioStream {
+ public:
+  AudioStream(const std::filesystem::path& path, int target_rate);
+  ~AudioStream();
+  AudioStream(const AudioStream&) = delete;
+  AudioStream& operator=(const AudioStream&) = delete;
+
+  // What the file's header declares (frames may differ from what decodes).
+  const AudioHeader& header() const;
+  // Appends the next samples (at target_rate, about 64 k input frames' worth) to `out`.
+  // Returns false, appending nothing, once the whole signal has been delivered.
+  bool read(std::vector<float>& out);
+  // Samples delivered so far.
+  int64_t delivered() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The decoding and resampling libraries, e.g. "libsndfile-1.2.0, libsoxr 0.1.3".
 std::string audio_library_versions();

@@ -300,10 +300,16 @@ std::vector<float> LogMelExtractor::mel_project(const std::vector<float>& power,
   return mel;
 }
 
-LogMelStages LogMelExtractor::stages(const std::vector<float>& samples) {
+namespace {
+void check_signal(const std::vector<float>& samples) {
   SER_CHECK(!samples.empty(), "LogMelExtractor: empty signal (0 samples)");
   for (std::size_t i = 0; i < samples.size(); ++i)
     SER_CHECK(std::isfinite(samples[i]), "LogMelExtractor: sample {} is {} (signal must be finite)", i, samples[i]);
+}
+}  // namespace
+
+LogMelStages LogMelExtractor::stages(const std::vector<float>& samples) {
+  check_signal(samples);
   std::vector<float> power;
   const int64_t frames = stft_power(samples, power);
   std::vector<float> mel = mel_project(power, frames);
@@ -319,6 +325,16 @@ LogMelStages LogMelExtractor::stages(const std::vector<float>& samples) {
   return s;
 }
 
-Tensor LogMelExtractor::image(const std::vector<float>& samples) { return stages(samples).image; }
+// stages() without keeping the intermediate arrays; the (F, T) power buffer is reused
+// from call to call (a window or clip after another: no fresh pages to fault in).
+Tensor LogMelExtractor::image(const std::vector<float>& samples) {
+  check_signal(samples);
+  const int64_t frames = stft_power(samples, power_);
+  std::vector<float> db = mel_project(power_, frames);  // (M, T)
+  power_to_db(db, cfg_.amin, cfg_.top_db);
+  return Tensor::from_vector(Shape{cfg_.image_height, cfg_.image_width},
+                             resize_bilinear(db, cfg_.n_mels, static_cast<int>(frames), cfg_.image_height,
+                                             cfg_.image_width));
+}
 
 }  // namespace ser::features

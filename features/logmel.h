@@ -95,6 +95,7 @@ class LogMelExtractor {
   std::vector<float> filterbank_;    // (M, F)
   std::vector<int> band_begin_, band_end_;  // (M,) non-zero support [begin, end) of each band
   std::unique_ptr<Fft> fft_;
+  std::vector<float> power_;  // (F, T) of the last image(), reused
 };
 
 }  // namespace ser::features

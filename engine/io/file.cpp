@@ -36,13 +36,6 @@ std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path, st
 
 namespace {
 
-// "<path>.tmp.<pid>.<n>": n counts the temp files of this process, so two threads writing
-// the same path (or a thread re-entering after a failure) never share one temp file.
-std::filesystem::path unique_temp_name(const std::filesystem::path& path) {
-  static std::atomic<uint64_t> counter{0};
-  return path.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-}
-
 bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -61,6 +54,13 @@ long temp_file_pid(const std::string& name) {
 }
 
 }  // namespace
+
+// "<path>.tmp.<pid>.<n>": n counts the temp files of this process, so two threads writing
+// the same path (or a thread re-entering after a failure) never share one temp file.
+std::filesystem::path unique_temp_name(const std::filesystem::path& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+}
 
 void write_file_atomically(const std::filesystem::path& path, const void* data, std::size_t size) {
   const std::filesystem::path tmp = unique_temp_name(path);

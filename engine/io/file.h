@@ -21,6 +21,10 @@ std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path,
 // (to the same path too: the last rename wins, each file whole).
 void write_file_atomically(const std::filesystem::path& path, const void* data, std::size_t size);
 
+// A fresh temporary name beside `path`, "<path>.tmp.<pid>.<counter>" (unique per call),
+// for writers that fill a file in several steps and rename it into place themselves.
+std::filesystem::path unique_temp_name(const std::filesystem::path& path);
+
 // Removes the temporary files "<name>.tmp.<pid>.<counter>" (and "<name>.tmp.<pid>", as
 // written before) that write_file_atomically leaves in `dir` when its process is killed
 // mid-write, for pids that no longer run on this machine.

@@ -165,25 +165,32 @@ Array read_npy(const std::filesystem::path& path) {
   return parse_npy(bytes.data(), bytes.size(), path.string());
 }
 
-std::string serialize_npy(const Array& array) {
-  SER_CHECK(static_cast<int64_t>(array.bytes.size()) == array.numel() * int64_t(dtype_size(array.dtype)),
-            "serialize_npy: {} bytes do not match shape {}", array.bytes.size(), array.shape_str());
+std::string npy_header(DType dtype, const std::vector<int64_t>& shape_extents, std::size_t at_least) {
   std::string shape = "(";
-  for (std::size_t i = 0; i < array.shape.size(); ++i) shape += std::to_string(array.shape[i]) + ", ";
-  if (array.shape.size() > 1) shape.resize(shape.size() - 2);
-  if (array.shape.size() == 1) shape.resize(shape.size() - 1);  // "(5,)"
+  for (std::size_t i = 0; i < shape_extents.size(); ++i) shape += std::to_string(shape_extents[i]) + ", ";
+  if (shape_extents.size() > 1) shape.resize(shape.size() - 2);
+  if (shape_extents.size() == 1) shape.resize(shape.size() - 1);  // "(5,)"
   shape += ")";
-  std::string header = std::string("{'descr': '") + descr_of(array.dtype) + "', 'fortran_order': False, 'shape': " +
-                       shape + ", }";
+  std::string header =
+      std::string("{'descr': '") + descr_of(dtype) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   const std::size_t unpadded = 10 + header.size() + 1;
-  header.append((64 - unpadded % 64) % 64, ' ');
+  std::size_t total = unpadded + (64 - unpadded % 64) % 64;
+  if (at_least > total) total = at_least + (64 - at_least % 64) % 64;
+  SER_CHECK(total - 10 <= 0xffff, "npy_header: header of {} bytes does not fit format 1.0", total);
+  header.append(total - unpadded, ' ');
   header += '\n';
   std::string out(reinterpret_cast<const char*>(kMagic), sizeof kMagic);
   out += '\x01';
   out += '\x00';
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>((header.size() >> 8) & 0xff);
-  out += header;
+  return out + header;
+}
+
+std::string serialize_npy(const Array& array) {
+  SER_CHECK(static_cast<int64_t>(array.bytes.size()) == array.numel() * int64_t(dtype_size(array.dtype)),
+            "serialize_npy: {} bytes do not match shape {}", array.bytes.size(), array.shape_str());
+  std::string out = npy_header(array.dtype, array.shape);
   out.append(reinterpret_cast<const char*>(array.bytes.data()), array.bytes.size());
   return out;
 }

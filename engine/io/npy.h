@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "engine/io/array.h"
 
@@ -14,6 +15,11 @@ namespace ser {
 Array read_npy(const std::filesystem::path& path);
 // Parses an in-memory .npy image; `name` is used in error messages (fuzz entry point).
 Array parse_npy(const unsigned char* data, std::size_t size, const std::string& name);
+
+// The format 1.0 preamble (magic, version, length, dict, '\n') of an array of `dtype` and
+// `shape`, padded with spaces to a multiple of 64 bytes and to at least `at_least` bytes
+// (a writer that learns the shape at the end reserves room for the final header).
+std::string npy_header(DType dtype, const std::vector<int64_t>& shape, std::size_t at_least = 0);
 
 // Writes format 1.0 (header padded to a multiple of 64 bytes), atomically.
 void write_npy(const std::filesystem::path& path, const Array& array);

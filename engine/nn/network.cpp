@@ -122,11 +122,9 @@ void Network<T>::resize_buffers(const Shape& x_shape) {
     grow_device_buffers(shapes);
   } else {
     outputs_.resize(layers_.size());
-    output_grads_.resize(layers_.size());
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
+    output_grads_.assign(layers_.size(), {});  // sized by the first backward: an eval forward needs none
+    for (std::size_t i = 0; i < layers_.size(); ++i)
       outputs_[i].assign(static_cast<std::size_t>(shapes[i + 1].numel()), T(0));
-      output_grads_[i].assign(static_cast<std::size_t>(shapes[i + 1].numel()), T(0));
-    }
   }
   shapes_ = std::move(shapes);
 }
@@ -267,6 +265,7 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
   if (device_ == Device::CUDA) {
     loss = loss_on_cuda(labels, N);
   } else {
+    for (std::size_t i = 0; i <= last; ++i) output_grads_[i].resize(static_cast<std::size_t>(shapes_[i + 1].numel()));
     loss = cpu::softmax_cross_entropy(probs_.data(), output_grads_.back().data(), outputs_.back().data(), labels,
                                       static_cast<int>(N), arch_.classes);
   }

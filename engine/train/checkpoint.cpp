@@ -24,6 +24,29 @@ void put_model(SafeTensors& file, nn::Model& model, const ModelInfo& info) {
   file.metadata["normalization"] =
       nlohmann::json{{"mean", info.normalization.mean}, {"std", info.normalization.std}}.dump();
   file.metadata["ser_version"] = kVersion;
+  const ClipLengths& c = info.clip_seconds;
+  if (c.files > 0)
+    file.metadata["clip_seconds"] =
+        nlohmann::json{{"median", c.median}, {"p95", c.p95}, {"min", c.min}, {"max", c.max}, {"files", c.files}}.dump();
+}
+
+// The optional clip_seconds metadata: absent -> files 0; present -> every field, each
+// duration finite, positive and in order (min <= median <= p95 <= max).
+ClipLengths read_clip_lengths(const SafeTensors& file, const std::filesystem::path& path) {
+  const auto it = file.metadata.find("clip_seconds");
+  if (it == file.metadata.end()) return {};
+  const auto j = nlohmann::json::parse(it->second);
+  ClipLengths c;
+  c.median = json_to_double(j.at("median"), "clip_seconds", "median");
+  c.p95 = json_to_double(j.at("p95"), "clip_seconds", "p95");
+  c.min = json_to_double(j.at("min"), "clip_seconds", "min");
+  c.max = json_to_double(j.at("max"), "clip_seconds", "max");
+  c.files = static_cast<int64_t>(json_to_uint64(j.at("files"), "clip_seconds", "files"));
+  SER_CHECK(std::isfinite(c.max) && c.min > 0 && c.min <= c.median && c.median <= c.p95 && c.p95 <= c.max &&
+                c.files > 0,
+            "{}: clip_seconds must hold 0 < min <= median <= p95 <= max and files > 0, got {}", path.string(),
+            it->second);
+  return c;
 }
 
 const std::string& meta(const SafeTensors& file, const std::string& key, const std::filesystem::path& path) {
@@ -42,6 +65,7 @@ ModelInfo read_info(const SafeTensors& file, const std::filesystem::path& path) 
     const auto norm = nlohmann::json::parse(meta(file, "normalization", path));
     info.normalization = {json_to_double(norm.at("mean"), "normalization", "mean"),
                           json_to_double(norm.at("std"), "normalization", "std")};
+    info.clip_seconds = read_clip_lengths(file, path);
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("{}: malformed model metadata ({})", path.string(), e.what());
   } catch (const Error& e) {

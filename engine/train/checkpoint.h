@@ -3,7 +3,9 @@
 // Model file (what `ser predict` needs, nothing else): tensors = Model::named_state()
 // under their own names (conv1.weight, bn1.moving_mean, ..., out.bias); metadata =
 //   format "ser-model-1", architecture (JSON), classes (JSON list), features (JSON of the
-//   feature parameters), normalization ({"mean":..,"std":..}), ser_version.
+//   feature parameters), normalization ({"mean":..,"std":..}), ser_version, and (since
+//   0.x, optional) clip_seconds ({"median","p95","min","max","files"}: durations of the
+//   clips the run used, for `ser predict`'s default window).
 // Checkpoint (what `--resume` needs): the model file's content plus
 //   "adam.m", "adam.v" (parameter_count), "best.<name>" for the best weights so far, and
 //   metadata "train_state" (epochs done, early-stopping counters, history, Adam step,
@@ -23,10 +25,18 @@
 
 namespace ser::train {
 
+// Durations in seconds of the clips a model was trained on. files == 0: not recorded (a
+// model file written before the field existed); readers fall back to their own defaults.
+struct ClipLengths {
+  double median = 0, p95 = 0, min = 0, max = 0;
+  int64_t files = 0;
+};
+
 struct ModelInfo {
   std::vector<std::string> class_names;
   std::string feature_config_json = "{}";  // the front-end's parameters, opaque to the engine
   Normalization normalization;
+  ClipLengths clip_seconds;  // optional in the file
 };
 
 struct LoadedModel {

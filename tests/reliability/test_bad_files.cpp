@@ -35,7 +35,7 @@ SafeTensors valid_model(const fs::path& path) {
   nn::Model model(nn::Architecture::seed(6));
   Generator gen(1);
   model.initialize(gen);
-  train::save_model(path, model, {six_classes(), features::LogMelConfig{}.to_json().dump(), {-40.0, 12.0}});
+  train::save_model(path, model, {six_classes(), features::LogMelConfig{}.to_json().dump(), {-40.0, 12.0}, {}});
   return read_safetensors(path);
 }
 

@@ -61,7 +61,7 @@ TEST_CASE("a tiny model learns the toy task") {
 TEST_CASE("resuming from a checkpoint gives the same result as an uninterrupted run") {
   test::TempDir dir;
   Dataset train = toy_data(40, 1), val = toy_data(12, 2);
-  const ModelInfo info{{"a", "b", "c"}, "{}", {0.0, 1.0}};
+  const ModelInfo info{{"a", "b", "c"}, "{}", {0.0, 1.0}, {}};
 
   // Uninterrupted: 4 epochs.
   nn::Model straight(tiny());
@@ -121,7 +121,7 @@ TEST_CASE("model files round trip and reject what they cannot use") {
   nn::Model model(tiny());
   Generator gen(9);
   model.initialize(gen);
-  const ModelInfo info{{"x", "y", "z"}, R"({"n_mels":128})", {-40.5, 12.25}};
+  const ModelInfo info{{"x", "y", "z"}, R"({"n_mels":128})", {-40.5, 12.25}, {}};
   save_model(dir / "m.safetensors", model, info);
   LoadedModel loaded = load_model(dir / "m.safetensors");
   CHECK(loaded.model->architecture() == tiny());

@@ -1,0 +1,106 @@
+// `ser features`: the 128x128 log-mel images of labelled corpora as NumPy files a Python
+// user loads directly, in one row order:
+//   images.npy    (N, H, W) float32, dB (power_to_db, ref = max, top 80), before normalisation
+//   labels.npy    (N,) int64, class index (classes.txt line, 0-based)
+//   manifest.tsv  path, corpus, speaker, label, label_name (header line; data/manifest.h)
+//   classes.txt   one class name per line, in label order
+// The corpus is indexed as `ser train` indexes it (same --data / --corpus / --classes) and
+// extracted in chunks of kChunkFiles through the feature cache, rows streamed to disk
+// (engine/io/npy_writer.h): memory holds one chunk, whatever the corpus size. Files that
+// do not decode are reported and left out of all three files. Nothing is replaced until
+// every file is complete.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "apps/cli_values.h"
+#include "apps/commands.h"
+#include "apps/pipeline.h"
+#include "engine/core/error.h"
+#include "engine/core/progress.h"
+#include "engine/io/file.h"
+#include "engine/io/npy.h"
+#include "engine/io/npy_writer.h"
+
+namespace ser::app {
+namespace {
+
+constexpr std::size_t kChunkFiles = 256;  // 256 x 64 KB images in memory at a time
+
+struct Args {
+  CorpusOptions corpus;
+  std::string out;
+  std::string cache;
+  int threads = 0;
+  bool quiet = false;
+};
+
+void run_features(const Args& a) {
+  const std::filesystem::path out = a.out;
+  const data::ClassSet classes = data::ClassSet::parse(a.corpus.classes);
+  const data::IndexResult index = index_from_options(a.corpus, classes);
+  if (!a.quiet) print_index_report(index);
+  SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
+  ensure_output_folder(out, "--out");
+
+  const features::LogMelConfig config;  // `ser train`'s front end
+  FeatureOptions fopts{cache_dir_from_option(a.cache), a.threads, false, Device::CPU};
+  NpyRowWriter images(out / "images.npy", {config.image_height, config.image_width});
+  std::vector<data::ManifestEntry> kept;
+  std::vector<int64_t> labels;
+  std::unique_ptr<ProgressBar> bar;
+  if (!a.quiet) bar = std::make_unique<ProgressBar>(static_cast<int64_t>(index.entries.size()), "features");
+  std::size_t failed = 0;
+  for (std::size_t begin = 0; begin < index.entries.size(); begin += kChunkFiles) {
+    const std::size_t end = std::min(begin + kChunkFiles, index.entries.size());
+    const std::vector<data::ManifestEntry> chunk(index.entries.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                 index.entries.begin() + static_cast<std::ptrdiff_t>(end));
+    const LabelledImages part = extract_labelled(chunk, config, fopts);  // (M, 1, H, W)
+    for (const auto& [path, why] : part.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
+    failed += part.failures.size();
+    images.append(part.data.images.data(), part.data.size());
+    kept.insert(kept.end(), part.entries.begin(), part.entries.end());
+    for (int32_t label : part.data.labels) labels.push_back(label);
+    if (bar) bar->tick(static_cast<int64_t>(end - begin), fmt::format("({} failed)", failed));
+  }
+  if (bar) bar->finish();
+  SER_CHECK(!kept.empty(), "every audio file failed to load; nothing written to {}", out.string());
+
+  write_npy(out / "labels.npy", Array::from_int64({static_cast<int64_t>(labels.size())}, labels));
+  data::write_manifest(out / "manifest.tsv", kept);
+  std::string names;
+  for (const auto& n : classes.names) names += n + "\n";
+  write_file_atomically(out / "classes.txt", names.data(), names.size());
+  images.commit();  // last: images.npy appears once its companions are in place
+  fmt::print("{} images ({} x {} float32, dB before normalisation; {} files failed) in {}: images.npy, labels.npy, "
+             "manifest.tsv, classes.txt\n",
+             kept.size(), config.image_height, config.image_width, failed, out.string());
+}
+
+}  // namespace
+
+void register_features(CLI::App& app) {
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("features", "Write the log-mel images of labelled corpora as NumPy files");
+  cmd->footer(
+      "Writes into --out, in one row order: images.npy (N, 128, 128) float32, the log-mel images in dB (0 = the "
+      "clip's loudest, down to -80) before normalisation; labels.npy (N,) int64, indices into classes.txt (one "
+      "name a line); manifest.tsv (path, corpus, speaker, label, label_name). Files that cannot be decoded are "
+      "reported and left out of all of them. In Python: x = numpy.load('OUT/images.npy').\n"
+      "The corpus is indexed as `ser train` indexes it, and the images are those training uses (feature cache "
+      "included); the files are replaced only once all are complete.");
+  cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable), as for train")->required();
+  cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
+  cmd->add_option("--classes", args->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
+      ->capture_default_str();
+  cmd->add_option("--out", args->out, "Folder for the files (created; files of the same names are replaced)")
+      ->required();
+  cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables; default ~/.cache/ser/features)");
+  cmd->add_option("--threads", args->threads, "Feature extraction threads (0 = all cores)")
+      ->transform(integer_in(0, kMaxThreads))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", args->quiet, "No corpus table or progress bar");
+  cmd->callback([args] { run_features(*args); });
+}
+
+}  // namespace ser::app
