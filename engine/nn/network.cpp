@@ -256,6 +256,15 @@ void Network<T>::check_labels(const char* entry, const int32_t* labels, int64_t 
               labels[n], n, arch_.classes);
 }
 
+// CPU network: the gradient buffers follow the last forward's shapes (allocated by the
+// first backward, so evaluation-only networks never hold them; every layer overwrites its
+// dx, so old contents do not matter).
+template <typename T>
+void Network<T>::size_cpu_gradient_buffers() {
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    output_grads_[i].resize(static_cast<std::size_t>(shapes_[i + 1].numel()));
+}
+
 template <typename T>
 double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
   check_labels("backward_from_labels", labels, count);
@@ -265,7 +274,7 @@ double Network<T>::backward_from_labels(const int32_t* labels, int64_t count) {
   if (device_ == Device::CUDA) {
     loss = loss_on_cuda(labels, N);
   } else {
-    for (std::size_t i = 0; i <= last; ++i) output_grads_[i].resize(static_cast<std::size_t>(shapes_[i + 1].numel()));
+    size_cpu_gradient_buffers();
     loss = cpu::softmax_cross_entropy(probs_.data(), output_grads_.back().data(), outputs_.back().data(), labels,
                                       static_cast<int>(N), arch_.classes);
   }
@@ -288,6 +297,7 @@ double Network<T>::backward_from_soft_targets(const int32_t* labels_a, const int
     cuda::synchronize(*cuda_);  // as Model::backward_from_labels: the gradients are complete on return
     return loss;
   }
+  size_cpu_gradient_buffers();
   const double loss = cpu::softmax_cross_entropy_soft(probs_.data(), output_grads_.back().data(), outputs_.back().data(),
                                                       labels_a, labels_b, lambda, smoothing, static_cast<int>(N),
                                                       arch_.classes);

@@ -107,6 +107,7 @@ class Network {
                            int64_t n);
   void check_labels(const char* entry, const int32_t* labels, int64_t count) const;
   void backward_layers();  // from d(loss)/d(logits), already written, to the input
+  void size_cpu_gradient_buffers();
   std::vector<T> download(const T* data, int64_t count) const;
 
   Architecture arch_;
