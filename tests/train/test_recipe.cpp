@@ -244,7 +244,9 @@ TEST_CASE("epoch_order balanced: every present class about equally often, only r
   CHECK(gen.offset() == static_cast<uint64_t>(epochs));  // one stream per epoch
   CHECK(per_class.count(2) == 0);
   const double draws = double(n) * epochs, p = 0.25;
-  for (const auto& [label, k] : per_class) {
+  for (const auto& entry : per_class) {  // no structured binding: clang 14 cannot CAPTURE one
+    const auto label = entry.first;
+    const auto k = entry.second;
     CAPTURE(label);
     CHECK(std::fabs(k / draws - p) < 5.0 * std::sqrt(p * (1 - p) / draws));
   }
@@ -317,7 +319,9 @@ TEST_CASE("AugmentConfig: malformed or out-of-range items are refused, naming th
       {"shift=abc", "shift=abc"},              {"mixup=0.2x", "mixup=0.2x"},
       {"colour=1", "colour"},                  {"shift", "shift"},
       {"shift=4,", "''"},                      {"mixup=nan", "nan"}};
-  for (const auto& [text, named] : bad) {
+  for (const auto& entry : bad) {  // no structured binding: clang 14 cannot CAPTURE one
+    const auto& text = entry.first;
+    const auto& named = entry.second;
     CAPTURE(text);
     CHECK_THROWS_WITH_AS(AugmentConfig::parse(text), doctest::Contains(named), Error);
   }
@@ -428,7 +432,9 @@ TEST_CASE("Recipe JSON round trip, and a missing or bad field is refused by name
       {"lr", 0.0},          {"lr", -1.0},     {"weight_decay", 1.0},    {"lr_schedule", "cosine"},
       {"warmup", 1.0},      {"epochs", 0},    {"batch", 2.5},           {"keep", "first"},
       {"augment", "shift=x"}, {"label_smoothing", 1.0}, {"sampling", "random"}, {"lr", "fast"}};
-  for (const auto& [field, value] : bad) {
+  for (const auto& entry : bad) {  // no structured binding: clang 14 cannot CAPTURE one
+    const auto& field = entry.first;
+    const auto& value = entry.second;
     CAPTURE(field);
     CAPTURE(value.dump());
     nlohmann::json j = good;
