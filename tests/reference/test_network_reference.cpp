@@ -301,6 +301,9 @@ void run_augment_case(const fs::path& dir, const nlohmann::json& spec) {
   const auto ts = ints("time_start.npy", cpu::kMaxAugmentMasks), tw = ints("time_width.npy", cpu::kMaxAugmentMasks);
   const auto fs_ = ints("freq_start.npy", cpu::kMaxAugmentMasks), fw = ints("freq_width.npy", cpu::kMaxAugmentMasks);
   const Ref lambda = load(dir / "plan" / "lambda.npy");
+  // Optional: the frequency warp (absent in cases made before it existed: no warp).
+  const bool warped = fs::exists(dir / "plan" / "band_scale.npy");
+  const Ref band_scale = warped ? load(dir / "plan" / "band_scale.npy") : Ref{std::vector<double>(N, 1.0), Shape{N}};
   std::vector<cpu::SampleAugment> plan(static_cast<std::size_t>(N));
   for (int n = 0; n < N; ++n) {
     cpu::SampleAugment& a = plan[static_cast<std::size_t>(n)];
@@ -309,6 +312,9 @@ void run_augment_case(const fs::path& dir, const nlohmann::json& spec) {
     a.lambda = static_cast<float>(lambda.values[static_cast<std::size_t>(n)]);
     REQUIRE_MESSAGE(static_cast<double>(a.lambda) == lambda.values[static_cast<std::size_t>(n)],
                     tag << ": lambda must be float32-exact");
+    a.band_scale = static_cast<float>(band_scale.values[static_cast<std::size_t>(n)]);
+    REQUIRE_MESSAGE(static_cast<double>(a.band_scale) == band_scale.values[static_cast<std::size_t>(n)],
+                    tag << ": band_scale must be float32-exact");
     for (int m = 0; m < cpu::kMaxAugmentMasks; ++m) {
       const int64_t i = static_cast<int64_t>(n) * cpu::kMaxAugmentMasks + m;
       a.time_start[m] = static_cast<int32_t>(ts[i]);

@@ -406,13 +406,26 @@ def case_onecycle(name, max_lr, total, pct, div, final_div):
                                 "argmax": int(lrs.argmax())}
 
 
+def warp_rows_torch(a, scale):
+    """Band h reads source band h*scale, linearly interpolated; the top band repeats beyond."""
+    H = a.shape[0]
+    if scale == 1.0:
+        return a
+    row = torch.arange(H, dtype=torch.float64) * scale
+    r0 = torch.clamp(torch.floor(row).long(), max=H - 1)
+    r1 = torch.clamp(r0 + 1, max=H - 1)
+    frac = torch.where(r0 >= H - 1, torch.zeros_like(row), row - r0.double())[:, None].to(a.dtype)
+    return a[r0] * (1 - frac) + a[r1] * frac
+
+
 def augment_torch(x, plan):
-    """out[n] = lam*A_n + (1-lam)*A_partner, A_k = masked(roll(x_k, shift_k along W))."""
+    """out[n] = lam*A_n + (1-lam)*A_partner, A_k = masked(warp(roll(x_k, shift_k along W)))."""
     xt = torch.tensor(x)
     N, _, H, W = x.shape
     A = []
     for n in range(N):
         a = torch.roll(xt[n, 0], shifts=int(plan["shift"][n]), dims=1)  # a[h, w] = x[h, (w - shift) mod W]
+        a = warp_rows_torch(a, plan.get("band_scale", [1.0] * N)[n])
         keep = torch.ones(H, W, dtype=torch.bool)
         for s, wd in zip(plan["time_start"][n], plan["time_width"][n]):
             keep[:, s:s + wd] = False
@@ -435,7 +448,16 @@ def augment_loops(x, plan, dtype=np.float64):
                 return dtype(0)
             if plan["freq_start"][k][m] <= h < plan["freq_start"][k][m] + plan["freq_width"][k][m]:
                 return dtype(0)
-        return x[k, 0, h, (w - plan["shift"][k]) % W]
+        c = (w - plan["shift"][k]) % W
+        scale = plan.get("band_scale", [1.0] * N)[k]
+        if scale == 1.0:
+            return x[k, 0, h, c]
+        row = dtype(h) * dtype(scale)
+        r0 = int(np.floor(row))
+        if r0 >= H - 1:
+            return x[k, 0, H - 1, c]
+        frac = row - dtype(r0)
+        return x[k, 0, r0, c] * (dtype(1) - frac) + x[k, 0, r0 + 1, c] * frac
 
     out = np.zeros(x.shape, dtype)
     for n in range(N):
@@ -488,6 +510,50 @@ def case_augment():
     ind = augment_loops(x, plan)
     n32 = augment_loops(x, plan, np.float32)
     t32 = augment_torch(x.astype(np.float32), plan)  # lambda and 1 - lambda are float32-exact
+    MEASURED["layers"][name] = {"numpy_float64_independent_vs_stored_max": maxrel(ind, Y),
+                                "float32_torch_vs_ref": {"y": maxrel(t32, Y)},
+                                "float32_naive_seq_vs_ref": {"y": maxrel(n32, Y)},
+                                "masked_pixels": int((Y == 0).sum())}
+
+
+def case_augment_warp():
+    """The frequency warp (plan/band_scale) with shift, masks and mixup."""
+    name = "augment_warp"
+    rng = np.random.default_rng(212)
+    N, H, W = 3, 12, 10
+    x = f32(rng.normal(size=(N, 1, H, W))).astype(np.float64)
+    scale = [float(np.float32(1 / 1.1)), 1.25, float(np.float32(1 / 0.93))]  # float32-exact, as stored in the plan
+    plan = {
+        # sample 0: bands stretched (scale < 1), shift 2, one time mask, mixed with 1
+        # sample 1: bands squeezed (scale 1.25: bands from 9 up read the top band), one frequency mask
+        # sample 2: scale > 1, no mask, its own image
+        "shift": [2, 0, 5],
+        "time_start": [[4, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+        "time_width": [[2, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+        "freq_start": [[0, 0, 0, 0], [3, 0, 0, 0], [0, 0, 0, 0]],
+        "freq_width": [[0, 0, 0, 0], [2, 0, 0, 0], [0, 0, 0, 0]],
+        "partner": [1, 1, 2],
+        "lambda": [float(np.float32(0.6)), 1.0, 1.0],
+        "band_scale": scale,
+    }
+    Y = augment_torch(x, plan)
+    w = CaseWriter(os.path.join(LAYERS, name))
+    w.save("x.npy", x)
+    for k in ("shift", "partner", "time_start", "time_width", "freq_start", "freq_width"):
+        w.save(f"plan/{k}.npy", plan[k], np.int64)
+    w.save("plan/lambda.npy", plan["lambda"])
+    w.save("plan/band_scale.npy", plan["band_scale"])
+    w.save("y.npy", Y)
+    w.finish("layer.json", {
+        "name": name, "type": "augment", "spec": {"N": N, "H": H, "W": W, "max_masks": 4}, "seed": 212, "dtype": "float64",
+        "formula": ("As the augment case, with X_k(r, c) for x[k,0,h,c]: band r = h*band_scale_k read by linear interpolation "
+                    "between bands floor(r) and floor(r)+1, the top band H-1 for r >= H-1."),
+        "contents": "as the augment case, plus plan/band_scale [N] (float32-exact)",
+        "torch": "rows gathered at floor(h*s) and floor(h*s)+1 and blended, after torch.roll",
+        "tolerance": {"float32_max_rel": 1e-5, "note": "the op exists in float32 only; the engine rounds h*s in float32"}})
+    ind = augment_loops(x, plan)
+    n32 = augment_loops(x, plan, np.float32)
+    t32 = augment_torch(x.astype(np.float32), plan)
     MEASURED["layers"][name] = {"numpy_float64_independent_vs_stored_max": maxrel(ind, Y),
                                 "float32_torch_vs_ref": {"y": maxrel(t32, Y)},
                                 "float32_naive_seq_vs_ref": {"y": maxrel(n32, Y)},
@@ -1074,6 +1140,7 @@ def main():
     case_onecycle("onecycle_lr_pct30", max_lr=2e-3, total=300, pct=0.3, div=25.0, final_div=1e4)
     case_onecycle("onecycle_lr_pct25", max_lr=1e-3, total=251, pct=0.25, div=10.0, final_div=100.0)
     case_augment()
+    case_augment_warp()
 
     # The robust recipe's architecture at 64x64: onecycle over 60 epochs x 10 steps, step t = 250.
     sched = {"kind": "onecycle", "total_steps": 600, "pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4}
