@@ -18,12 +18,33 @@ namespace {
 constexpr int kRowsPerBlock = 8;
 constexpr int kThreads = kRowsPerBlock * detail::kWarpSize;
 
+// Adds the block's rows to the totals: lane 0 of each warp holds its row's loss and hit;
+// thread 0 sums the block's rows in order and makes one float and one int atomic add.
+// Every thread of the block must call it (it synchronises the block).
+__device__ void add_block_totals(float row_loss, int row_hit, int lane, int warp, float* loss_sum, int* correct) {
+  __shared__ float block_loss[kRowsPerBlock];
+  __shared__ int block_hits[kRowsPerBlock];
+  if (lane == 0) {
+    block_loss[warp] = row_loss;
+    block_hits[warp] = row_hit;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float loss = 0.0f;
+    int hits = 0;
+    for (int w = 0; w < kRowsPerBlock; ++w) {
+      loss += block_loss[w];
+      hits += block_hits[w];
+    }
+    atomicAdd(loss_sum, loss);
+    if (hits != 0) atomicAdd(correct, hits);
+  }
+}
+
 // logits, dlogits: (N, K); labels: (N); loss_sum, correct: (1).
 __global__ void softmax_cross_entropy_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels,
                                              int64_t n, int k, float* __restrict__ dlogits,
                                              float* __restrict__ loss_sum, int* __restrict__ correct) {
-  __shared__ float block_loss[kRowsPerBlock];
-  __shared__ int block_hits[kRowsPerBlock];
   const int warp = threadIdx.x / detail::kWarpSize;
   const int lane = threadIdx.x % detail::kWarpSize;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + warp;
@@ -58,21 +79,7 @@ __global__ void softmax_cross_entropy_kernel(const float* __restrict__ logits, c
       row_hit = label_ok && max_index == label ? 1 : 0;
     }
   }
-  if (lane == 0) {
-    block_loss[warp] = row_loss;
-    block_hits[warp] = row_hit;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    float loss = 0.0f;
-    int hits = 0;
-    for (int w = 0; w < kRowsPerBlock; ++w) {
-      loss += block_loss[w];
-      hits += block_hits[w];
-    }
-    atomicAdd(loss_sum, loss);
-    if (hits != 0) atomicAdd(correct, hits);
-  }
+  add_block_totals(row_loss, row_hit, lane, warp, loss_sum, correct);
 }
 
 // The CPU's target_probability (engine/cpu/softmax_cross_entropy.h), operation for
@@ -90,8 +97,6 @@ __global__ void softmax_cross_entropy_soft_kernel(const float* __restrict__ logi
                                                   const float* __restrict__ lambda, double smoothing, int64_t n,
                                                   int k, float* __restrict__ dlogits, float* __restrict__ loss_sum,
                                                   int* __restrict__ correct) {
-  __shared__ float block_loss[kRowsPerBlock];
-  __shared__ int block_hits[kRowsPerBlock];
   const int warp = threadIdx.x / detail::kWarpSize;
   const int lane = threadIdx.x % detail::kWarpSize;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + warp;
@@ -130,21 +135,7 @@ __global__ void softmax_cross_entropy_soft_kernel(const float* __restrict__ logi
       row_hit = labels_ok && max_index == a ? 1 : 0;
     }
   }
-  if (lane == 0) {
-    block_loss[warp] = row_loss;
-    block_hits[warp] = row_hit;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    float loss = 0.0f;
-    int hits = 0;
-    for (int w = 0; w < kRowsPerBlock; ++w) {
-      loss += block_loss[w];
-      hits += block_hits[w];
-    }
-    atomicAdd(loss_sum, loss);
-    if (hits != 0) atomicAdd(correct, hits);
-  }
+  add_block_totals(row_loss, row_hit, lane, warp, loss_sum, correct);
 }
 
 }  // namespace

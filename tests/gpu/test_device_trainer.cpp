@@ -27,6 +27,7 @@
 #include "engine/train/trainer.h"
 #include "support/architectures.h"
 #include "support/gpu.h"
+#include "support/model_run.h"
 #include "support/values.h"
 
 using namespace ser;
@@ -51,24 +52,8 @@ TrainConfig quiet(int batch) {
 }
 
 // A model on `device` with the weights of a CPU model initialised from seed 7.
-struct Run {
-  explicit Run(Device device) : model(test::small_architecture(), device), adam({}, model.parameter_count(), device), rng(11) {
-    Model init_model(test::small_architecture());
-    Generator init(7);
-    init_model.initialize(init);
-    model.load_named_state(copy_state(init_model));
-  }
-  std::vector<float> state() {
-    std::vector<float> all;
-    for (auto& [name, t] : model.named_state()) {
-      const auto v = t.to_vector();
-      all.insert(all.end(), v.begin(), v.end());
-    }
-    return all;
-  }
-  Model model;
-  Adam adam;
-  Generator rng;
+struct Run : test::ModelRun {
+  explicit Run(Device device) : ModelRun(test::small_architecture(), device) {}
 };
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include "engine/train/trainer.h"
 #include "support/architectures.h"
 #include "support/gpu.h"
+#include "support/model_run.h"
 #include "support/values.h"
 
 using namespace ser;
@@ -83,25 +84,9 @@ AdamConfig robust_adam(int64_t total_steps) {
 
 // A model on `device` with the weights of a CPU model initialised from seed 7, its AdamW and
 // the run's Generator.
-struct Run {
+struct Run : test::ModelRun {
   Run(const Architecture& arch, Device device, int64_t total_steps)
-      : model(arch, device), adam(robust_adam(total_steps), model.parameter_count(), device), rng(11) {
-    Model init_model(arch);
-    Generator init(7);
-    init_model.initialize(init);
-    model.load_named_state(copy_state(init_model));
-  }
-  std::vector<float> state() {
-    std::vector<float> all;
-    for (auto& [name, t] : model.named_state()) {
-      const auto v = t.to_vector();
-      all.insert(all.end(), v.begin(), v.end());
-    }
-    return all;
-  }
-  Model model;
-  Adam adam;
-  Generator rng;
+      : ModelRun(arch, device, robust_adam(total_steps)) {}
 };
 
 struct Setting {
