@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `ser predict` throughput and peak memory on the CPU (bench/RESULTS.md, "Prediction over
 # recordings"): 3-second clips batched vs one by one, 48 kHz clips (resampled), and a
-# one-hour recording in 3 s windows every 1 s. The model is the seed network of
-# `ser demo --quick` (the network's cost does not depend on what it learnt); clips are
+# one-hour recording in 3 s windows every 1 s. The model is the one
+# `ser demo --quick` trains (the default recipe's network; its cost does not depend on what it learnt); clips are
 # scored with --whole, one image each, as a model trained on 3 s clips would score them.
 # usage: bash bench/predict_throughput.sh [SER_BINARY [WORK_DIR]]
 set -euo pipefail
