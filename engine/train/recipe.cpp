@@ -29,9 +29,9 @@ Recipe robust_recipe() {
   r.weight_decay = 1e-2;
   r.lr_schedule = "onecycle";
   r.warmup = 0.3;
-  r.epochs = 60;
+  r.epochs = 100;
   r.batch = 32;
-  r.patience = 60;
+  r.patience = 100;  // keep "last": the one-cycle schedule must run to its end
   r.keep = "last";
   r.augment = AugmentConfig::parse("time-masks=2x16,freq-masks=2x16,shift=16");
   r.label_smoothing = 0.1;

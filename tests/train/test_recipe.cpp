@@ -391,6 +391,7 @@ TEST_CASE("Recipe::named(\"robust\"): GAP head, AdamW with a one-cycle schedule 
   CHECK(r.keep == "last");
   CHECK(r.label_smoothing == 0.1);
   CHECK(r.augment.enabled());
+  CHECK(r.patience >= r.epochs);  // keeping the last weights: early stopping would cut the schedule short
   CHECK_NOTHROW(r.validate());
   const nn::AdamConfig adam = r.adam_config(10);
   CHECK(adam.weight_decay == r.weight_decay);
