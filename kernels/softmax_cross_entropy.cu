@@ -41,6 +41,16 @@ __device__ void add_block_totals(float row_loss, int row_hit, int lane, int warp
   }
 }
 
+// One warp's pass over a row x (K): its max and argmax, and sum_j exp(x_j - max), on every lane.
+// Shared by the hard- and soft-target kernels so both see the same bits.
+__device__ inline void row_softmax_terms(const float* x, int k, int lane, float& max_value, int& max_index,
+                                         float& exp_sum) {
+  detail::row_argmax_warp(x, k, lane, max_value, max_index);
+  exp_sum = 0.0f;
+  for (int j = lane; j < k; j += detail::kWarpSize) exp_sum += expf(x[j] - max_value);
+  exp_sum = detail::warp_sum(exp_sum);
+}
+
 // logits, dlogits: (N, K); labels: (N); loss_sum, correct: (1).
 __global__ void softmax_cross_entropy_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels,
                                              int64_t n, int k, float* __restrict__ dlogits,
@@ -57,13 +67,9 @@ __global__ void softmax_cross_entropy_kernel(const float* __restrict__ logits, c
     const int label = labels[row];
     const bool label_ok = label >= 0 && label < k;
 
-    float max_value;
+    float max_value, exp_sum;
     int max_index;
-    detail::row_argmax_warp(x, k, lane, max_value, max_index);
-
-    float exp_sum = 0.0f;
-    for (int j = lane; j < k; j += detail::kWarpSize) exp_sum += expf(x[j] - max_value);
-    exp_sum = detail::warp_sum(exp_sum);
+    row_softmax_terms(x, k, lane, max_value, max_index, exp_sum);
 
     const float inv_sum = 1.0f / exp_sum;
     const float inv_n = 1.0f / static_cast<float>(n);
@@ -111,13 +117,9 @@ __global__ void softmax_cross_entropy_soft_kernel(const float* __restrict__ logi
     const double l = lambda != nullptr ? static_cast<double>(lambda[row]) : 1.0;
     const bool labels_ok = a >= 0 && a < k && b >= 0 && b < k;
 
-    float max_value;
+    float max_value, exp_sum;
     int max_index;
-    detail::row_argmax_warp(x, k, lane, max_value, max_index);
-
-    float exp_sum = 0.0f;
-    for (int j = lane; j < k; j += detail::kWarpSize) exp_sum += expf(x[j] - max_value);
-    exp_sum = detail::warp_sum(exp_sum);
+    row_softmax_terms(x, k, lane, max_value, max_index, exp_sum);
 
     const float inv_sum = 1.0f / exp_sum;
     const float inv_n = 1.0f / static_cast<float>(n);
