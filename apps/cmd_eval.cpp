@@ -11,6 +11,7 @@
 #include "apps/report.h"
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
+#include "engine/io/file.h"
 #include "engine/metrics.h"
 #include "engine/train/checkpoint.h"
 
@@ -24,7 +25,9 @@ constexpr int kEvalBatch = 16;
 constexpr std::size_t kEvalChunkFiles = 512;
 
 struct Predicted {
-  std::vector<int> truth, predicted;
+  std::vector<data::ManifestEntry> entries;  // (N) files that decoded, in manifest order
+  std::vector<int> truth, predicted;         // (N)
+  std::vector<std::vector<float>> probabilities;  // (N, classes)
   std::vector<std::pair<std::filesystem::path, std::string>> failures;
 };
 
@@ -42,14 +45,35 @@ Predicted predict_labelled(train::LoadedModel& loaded, const std::vector<data::M
     if (part.data.size() > 0) {
       train::normalize_in_place(part.data.images, loaded.info.normalization);
       const train::Evaluation ev = train::evaluate(*loaded.model, part.data, kEvalBatch);
+      out.entries.insert(out.entries.end(), part.entries.begin(), part.entries.end());
       out.truth.insert(out.truth.end(), part.data.labels.begin(), part.data.labels.end());
       out.predicted.insert(out.predicted.end(), ev.predicted.begin(), ev.predicted.end());
+      out.probabilities.insert(out.probabilities.end(), ev.probabilities.begin(), ev.probabilities.end());
     }
     bar.tick(static_cast<int64_t>(end - begin), fmt::format("({} failed)", out.failures.size()));
   }
   bar.finish();
   return out;
 }
+// predictions.tsv: one line per file, as `ser train` writes for its test part.
+void write_eval_predictions(const std::filesystem::path& path, const Predicted& p,
+                            const std::vector<std::string>& names) {
+  std::string out = "path\tcorpus\tspeaker\ttrue\tpredicted\tconfidence\n";
+  for (std::size_t i = 0; i < p.entries.size(); ++i) {
+    const auto& e = p.entries[i];
+    const int k = p.predicted[i];
+    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{:.4f}\n", e.path.string(), e.corpus, e.speaker, e.label_name,
+                       names[static_cast<std::size_t>(k)], p.probabilities[i][static_cast<std::size_t>(k)]);
+  }
+  write_file_atomically(path, out.data(), out.size());
+}
+
+std::vector<std::string> corpus_of(const std::vector<data::ManifestEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.corpus);
+  return out;
+}
+
 }  // namespace
 
 void register_eval(CLI::App& app) {
@@ -90,11 +114,16 @@ void register_eval(CLI::App& app) {
     report.title = fmt::format("evaluation of {} on {} files from {}", args->model, all.truth.size(), folders);
     report.class_names = loaded.info.class_names;
     report.metrics = compute_metrics(all.truth, all.predicted, static_cast<int>(classes.names.size()));
+    report.breakdowns.push_back(per_corpus_breakdown(corpus_of(all.entries), all.truth, all.probabilities, classes.names));
     report.run_info = {{"model", args->model}, {"data", args->corpus.data_dirs}, {"files", all.truth.size()},
                        {"failed", all.failures.size()}};
     const auto html = write_report(out, report);
-    fmt::print("accuracy {:.2f} %  macro F1 {:.4f}  ({} files)\nreport: {}\n", 100 * report.metrics.accuracy,
-               report.metrics.macro_f1, all.truth.size(), html.string());
+    write_eval_predictions(out / "predictions.tsv", all, classes.names);
+    fmt::print("accuracy {:.2f} %  UAR {:.4f}  macro F1 {:.4f}  ({} files)\n", 100 * report.metrics.accuracy,
+               report.metrics.uar, report.metrics.macro_f1, all.truth.size());
+    for (const Breakdown& b : report.breakdowns)
+      if (!b.empty()) fmt::print("{}", text_table(b));
+    fmt::print("report: {}\npredictions: {}\n", html.string(), (out / "predictions.tsv").string());
   });
 }
 

@@ -23,7 +23,7 @@ struct RecipeArgs {
   std::string recipe = train::Recipe::default_name();
   int epochs = 0, batch = 0, patience = 0;
   double lr = 0, weight_decay = 0, label_smoothing = 0;
-  std::string lr_schedule, augment, sampling, keep, head;
+  std::string lr_schedule, augment, sampling, keep, head, frontend;
 };
 
 // --recipe NAME (robust, seed) or a recipe .json file (a run.json's "recipe" object).
@@ -56,6 +56,7 @@ train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
   if (given("--sampling")) r.sampling = a.sampling;
   if (given("--keep")) r.keep = a.keep;
   if (given("--head")) r.architecture.head = a.head;
+  if (given("--frontend")) r.frontend = a.frontend;
   r.validate();
   return r;
 }
@@ -63,8 +64,10 @@ train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
 void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
   const std::string from_recipe = " (default: the recipe's)";
   cmd.add_option("--recipe", a.recipe,
-                 "How to train: robust (the default: global-average-pooling head, AdamW with a one-cycle schedule, "
-                 "SpecAugment masks and time shifts, label smoothing; chosen on unseen speakers, docs/RECIPES.md), "
+                 "How to train: general (the default: robust's network and optimiser on 16 ms frames with trimmed "
+                 "ends, random 2 s crops and windows averaged, every corpus and class sampled equally; chosen across "
+                 "corpora, docs/RECIPES.md), robust (global-average-pooling head, AdamW with a one-cycle schedule, "
+                 "SpecAugment masks and time shifts, label smoothing, on the notebook's whole-clip images), "
                  "seed (the Keras notebook exactly), or a recipe .json file (a run.json's \"recipe\"). The "
                  "options below override single fields")
       ->capture_default_str();
@@ -86,8 +89,14 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
   cmd.add_option("--label-smoothing", a.label_smoothing, "Label smoothing in [0, 1)" + from_recipe)
       ->transform(number_from_below(0, 1));
   cmd.add_option("--sampling", a.sampling,
-                 "shuffle (every file once per epoch) or balanced (classes drawn equally often)" + from_recipe)
-      ->check(CLI::IsMember({"shuffle", "balanced"}));
+                 "shuffle (every file once per epoch), balanced (classes drawn equally often) or corpus-balanced "
+                 "(every corpus x class pair drawn equally often)" + from_recipe)
+      ->check(CLI::IsMember({"shuffle", "balanced", "corpus-balanced"}));
+  cmd.add_option("--frontend", a.frontend,
+                 "resize (the notebook: the whole clip squeezed into 128 columns) or fixed (16 ms columns, ends "
+                 "trimmed at 30 dB, the network sees 2.05 s windows: random crops in training, all windows "
+                 "averaged in evaluation)" + from_recipe)
+      ->check(CLI::IsMember({"resize", "fixed"}));
   cmd.add_option("--keep", a.keep,
                  "Which weights the run ends with: best (highest validation accuracy) or last (final epoch)" +
                      from_recipe)
@@ -134,8 +143,8 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
   SER_CHECK(!resume.empty(), "--resume: empty path");
   // Options that define the experiment cannot change under a resumed run.
   for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
-                            "--classes", "--val-speakers", "--test-speakers", "--lr-schedule", "--weight-decay",
-                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--force"})
+                            "--classes", "--val-speakers", "--test-speakers", "--val-corpus", "--test-corpus", "--lr-schedule", "--weight-decay",
+                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
               "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)", fixed,
               resume);
@@ -195,6 +204,12 @@ void register_train(CLI::App& app) {
   cmd->add_option("--test-speakers", opts->test_speakers,
                   "Speakers held out for the final test (same form; needs --val-speakers). Without it the final "
                   "report is on the validation speakers");
+  cmd->add_option("--val-corpus", opts->val_corpus,
+                  "Corpora that validate, by name (e.g. tess; implies --protocol speaker; the rest train)");
+  cmd->add_option("--test-corpus", opts->test_corpus,
+                  "Corpora held out for the final test, by name (leave-corpus-out; needs --val-corpus or "
+                  "--val-speakers), e.g. --data ravdess-dev --data tess --val-speakers Actor_17..Actor_20 "
+                  "--test-corpus tess");
   add_recipe_options(*cmd, *recipe);
   cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")
       ->transform(unsigned_64bit())
@@ -222,7 +237,9 @@ void register_train(CLI::App& app) {
     const bool resuming = cmd->count("--resume") > 0;
     TrainOptions o = resuming ? resumed_options(*cmd, *opts, *recipe, *resume)
                               : new_run_options(*cmd, *opts, *recipe, *force);
-    if (!resuming && !o.val_speakers.empty() && cmd->count("--protocol") == 0) o.protocol = "speaker";
+    if (!resuming && (!o.val_speakers.empty() || !o.val_corpus.empty() || !o.test_corpus.empty()) &&
+        cmd->count("--protocol") == 0)
+      o.protocol = "speaker";
     o.progress = !*quiet;
     const TrainOutcome out = run_training(o, resuming);  // an interrupt ends in main(): 128 + signal
     if (!out.trained) {

@@ -20,6 +20,7 @@
 #include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/nn/model.h"
 #include "engine/train/dataset.h"
+#include "engine/train/trainer.h"
 
 namespace ser::app {
 namespace fs = std::filesystem;
@@ -140,9 +141,9 @@ struct Predictor::Impl {
     hw = static_cast<int64_t>(config.image_height) * config.image_width;
     batch_images = Tensor(Shape{o.batch, 1, config.image_height, config.image_width});
     const nn::Architecture& arch = m.model->architecture();
-    SER_CHECK(arch.height == config.image_height && arch.width == config.image_width && arch.in_channels == 1,
+    SER_CHECK(arch.height == config.image_height && arch.width == config.network_width() && arch.in_channels == 1,
               "model: its network takes {}x{}x{} images, its feature parameters make 1x{}x{}", arch.in_channels,
-              arch.height, arch.width, config.image_height, config.image_width);
+              arch.height, arch.width, config.image_height, config.network_width());
   }
 
   OpenFile& state(std::size_t file) { return open[file - first_open]; }
@@ -299,7 +300,7 @@ struct Predictor::Impl {
     const int count = static_cast<int>(rows.size());
     Tensor x = batch_images.slice(0, Shape{count, 1, config.image_height, config.image_width});
     train::normalize_in_place(x, model.info.normalization);
-    const std::vector<float> logits = model.model->forward(x, nn::Mode::Eval).to_vector();  // (count, classes)
+    const std::vector<float> logits = train::forward_windowed(*model.model, x);  // (count, classes)
     probs.resize(static_cast<std::size_t>(count) * classes);
     cpu::softmax(probs.data(), logits.data(), count, classes);
     for (int r = 0; r < count; ++r) {

@@ -166,12 +166,16 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
   nlohmann::json metrics = input.metrics.to_json(input.class_names);
   metrics["title"] = input.title;
   metrics["run"] = input.run_info;
+  for (const Breakdown& b : input.breakdowns)
+    if (!b.empty()) metrics[b.key] = to_json(b, input.class_names);
   write_text(dir / "metrics.json", metrics.dump(2) + "\n");
 
   const nlohmann::json history = input.history;  // train::to_json of each EpochStats
   if (!input.history.empty()) write_text(dir / "history.json", history.dump(2) + "\n");
 
-  const std::string text = input.title + "\n\n" + input.metrics.report(input.class_names);
+  std::string text = input.title + "\n\n" + input.metrics.report(input.class_names);
+  for (const Breakdown& b : input.breakdowns)
+    if (!b.empty()) text += "\n" + text_table(b);
   write_text(dir / "report.txt", text);
   const std::string confusion = confusion_svg(input.metrics.confusion, input.class_names);
   write_text(dir / "confusion.svg", confusion);
@@ -184,7 +188,10 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
                      "<style>body{font-family:sans-serif;margin:2em;max-width:900px}pre{background:#f6f6f6;padding:1em}"
                      "</style></head><body>";
   html += fmt::format("<h1>ser report</h1><p>{}</p>", escape(input.title));
-  html += fmt::format("<h2>Accuracy {:.2f} %, macro F1 {:.4f}</h2>", 100 * input.metrics.accuracy, input.metrics.macro_f1);
+  html += fmt::format("<h2>Accuracy {:.2f} %, UAR {:.4f}, macro F1 {:.4f}</h2>", 100 * input.metrics.accuracy,
+                      input.metrics.uar, input.metrics.macro_f1);
+  for (const Breakdown& b : input.breakdowns)
+    if (!b.empty()) html += "<h2>" + escape(b.title) + "</h2>" + html_table(b);
   if (!curves.empty()) html += "<h2>Training curves</h2>" + curves;
   html += "<h2>Confusion matrix</h2>" + confusion;
   html += "<h2>Classification report</h2><pre>" + escape(input.metrics.report(input.class_names)) + "</pre>";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/breakdown.h"
 #include "engine/metrics.h"
 #include "engine/train/trainer.h"
 
@@ -23,6 +24,7 @@ struct ReportInput {
   std::vector<train::EpochStats> history;  // may be empty (evaluation only)
   int best_epoch = 0;                      // 1-based epoch whose weights were kept (0 = none)
   nlohmann::json run_info;                 // options, data summary, timings
+  std::vector<Breakdown> breakdowns;       // per corpus, per perturbation (apps/breakdown.h); may be empty
 };
 
 // Text for SVG/HTML: < > & " replaced by their entities.

@@ -30,7 +30,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"out", out_dir.string()},  {"protocol", protocol},    {"recipe", recipe},
           {"seed", seed},             {"device", device},        {"cache", cache_dir},
           {"threads", threads},       {"math", math},            {"val_speakers", val_speakers},
-          {"test_speakers", test_speakers}};
+          {"test_speakers", test_speakers}, {"val_corpus", val_corpus}, {"test_corpus", test_corpus}};
 }
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
@@ -56,6 +56,8 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.math = j.value("math", std::string("fp32"));  // absent in run.json files of older versions
   o.val_speakers = j.value("val_speakers", std::string());
   o.test_speakers = j.value("test_speakers", std::string());
+  o.val_corpus = j.value("val_corpus", std::string());  // absent before leave-corpus-out
+  o.test_corpus = j.value("test_corpus", std::string());
   SER_CHECK(o.math == "fp32" || o.math == "tf32", "math must be fp32 or tf32, got \"{}\"", o.math);
   return o;
 }
@@ -90,6 +92,14 @@ void validate(const TrainOptions& o) {
   SER_CHECK(!o.out_dir.empty(), "--out: empty path");
   SER_CHECK(o.test_speakers.empty() || !o.val_speakers.empty(),
             "--test-speakers needs --val-speakers too (the validation speakers choose the epochs to keep)");
+  SER_CHECK(o.val_corpus.empty() || o.val_speakers.empty(), "give --val-corpus or --val-speakers, not both");
+  SER_CHECK(o.test_corpus.empty() || !o.val_corpus.empty() || !o.val_speakers.empty(),
+            "--test-corpus needs --val-corpus or --val-speakers too (the validation part chooses the epochs to keep)");
+  if (!o.val_corpus.empty()) data::parse_corpus_list(o.val_corpus);
+  if (!o.test_corpus.empty()) data::parse_corpus_list(o.test_corpus);
+  if (!o.val_corpus.empty() || !o.test_corpus.empty())
+    SER_CHECK(o.protocol == "speaker", "--val-corpus / --test-corpus make a named split; they cannot be combined "
+              "with --protocol {}", o.protocol);
   if (!o.val_speakers.empty()) {
     SER_CHECK(o.protocol == "speaker", "--val-speakers makes a speaker split; it cannot be combined with --protocol {}",
               o.protocol);
@@ -141,6 +151,19 @@ void start_writing(const fs::path& run, const TrainOptions& o, bool resume, bool
 
 fs::path cache_of(const TrainOptions& o) { return cache_dir_from_option(o.cache_dir); }
 
+// (M) each entry's corpus as an index into the sorted corpus names (corpus-balanced sampling).
+std::vector<int32_t> corpus_groups(const std::vector<data::ManifestEntry>& entries) {
+  std::vector<std::string> names;
+  for (const auto& e : entries) names.push_back(e.corpus);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<int32_t> groups;
+  groups.reserve(entries.size());
+  for (const auto& e : entries)
+    groups.push_back(static_cast<int32_t>(std::lower_bound(names.begin(), names.end(), e.corpus) - names.begin()));
+  return groups;
+}
+
 // Datasets of one split, normalised with statistics of its training part.
 struct SplitData {
   train::Dataset train, validation, test;
@@ -149,7 +172,38 @@ struct SplitData {
   bool test_is_validation = false;  // named speakers without test speakers: report on validation
 };
 
+// The split of named speakers or corpora (no random part): --test-corpus's files to test, then
+// of the rest --val-corpus's, or --val-speakers' (and --test-speakers'), to validation.
+data::Split named_split(const std::vector<data::ManifestEntry>& entries, const TrainOptions& o) {
+  const std::vector<std::string> test_corpora =
+      o.test_corpus.empty() ? std::vector<std::string>{} : data::parse_corpus_list(o.test_corpus);
+  data::Split by_corpus = data::corpus_split(entries, {}, test_corpora);
+  std::vector<data::ManifestEntry> rest;
+  for (int64_t i : by_corpus.train) rest.push_back(entries[static_cast<std::size_t>(i)]);
+  const data::Split inner =
+      !o.val_corpus.empty()
+          ? data::corpus_split(rest, data::parse_corpus_list(o.val_corpus), {})
+          : data::named_speaker_split(rest, data::parse_speaker_list(o.val_speakers),
+                                      o.test_speakers.empty() ? std::vector<std::string>{}
+                                                              : data::parse_speaker_list(o.test_speakers));
+  auto back = [&](const std::vector<int64_t>& rows) {
+    std::vector<int64_t> out;
+    for (int64_t r : rows) out.push_back(by_corpus.train[static_cast<std::size_t>(r)]);
+    return out;
+  };
+  data::Split split{back(inner.train), back(inner.validation), back(inner.test)};
+  split.test.insert(split.test.end(), by_corpus.test.begin(), by_corpus.test.end());
+  std::sort(split.test.begin(), split.test.end());
+  SER_CHECK(!split.validation.empty(), "the named validation part has no files");
+  return split;
+}
+
 data::Split split_entries(const std::vector<data::ManifestEntry>& entries, const TrainOptions& o) {
+  if (!o.val_corpus.empty() || !o.test_corpus.empty()) {
+    const data::Split split = named_split(entries, o);
+    SER_CHECK(!split.train.empty(), "--val-corpus / --test-corpus / --val-speakers leave no files to train on");
+    return split;
+  }
   if (o.val_speakers.empty()) {
     const data::Split split = data::make_split(entries, data::parse_protocol(o.protocol), o.seed);
     SER_CHECK(!split.train.empty() && !split.validation.empty() && !split.test.empty(),
@@ -322,6 +376,11 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
                              split.test.size(), weights, state.stopped_early ? ", stopped early" : "");
   report.class_names = classes.names;
   report.metrics = metrics;
+  std::vector<std::string> test_corpora;
+  for (int64_t r : split.test_rows) test_corpora.push_back(all.entries[static_cast<std::size_t>(r)].corpus);
+  report.breakdowns.push_back(per_corpus_breakdown(test_corpora, truth, test.probabilities, classes.names));
+  if (options.progress && !report.breakdowns.back().empty())
+    fmt::print(stderr, "{}", text_table(report.breakdowns.back()));
   report.history = state.history;
   report.best_epoch = state.best_epoch;
   report.run_info = options.to_json();
@@ -357,8 +416,13 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
       resume ? fmt::format("interrupted before training resumed; continue with `ser train --resume {}`", run.string())
              : fmt::format("interrupted before training started; nothing was written to {}", run.string()));
 
+  // The recipe's front end sets the network's input: (n_mels, image_width) images, or the
+  // windows of the fixed time axis.
+  const features::LogMelConfig feature_config = features::LogMelConfig::named(options.recipe.frontend);
   nn::Architecture architecture = options.recipe.architecture;
   architecture.classes = static_cast<int>(classes.names.size());
+  architecture.height = feature_config.image_height;
+  architecture.width = feature_config.network_width();
   Learner learner(architecture, device, options);
   const fs::path checkpoint_path = run / "checkpoint.safetensors";
   const bool from_checkpoint = resume && fs::exists(checkpoint_path);
@@ -384,9 +448,9 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   if (from_checkpoint) check_corpus_unchanged(run, index.entries);
 
   // 2. Features.
-  const features::LogMelConfig feature_config;
   FeatureOptions fopts{cache_of(options), options.threads, options.progress, Device::CPU};
-  const LabelledImages all = extract_labelled(index.entries, feature_config, fopts);
+  LabelledImages all = extract_labelled(index.entries, feature_config, fopts);
+  all.data.groups = corpus_groups(all.entries);
   for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
   SER_CHECK(all.data.size() > 0, "every audio file failed to load; nothing to train on");
 

@@ -35,6 +35,9 @@ struct TrainOptions {
   // these speakers to validation, test_speakers to test (may be empty: no test part), the
   // rest to train; `protocol` is then "speaker".
   std::string val_speakers, test_speakers;
+  // Named corpora (data/split.h parse_corpus_list), leave-corpus-out: test_corpus's files
+  // are the test part; of the rest, val_corpus's (or val_speakers') validate.
+  std::string val_corpus, test_corpus;
   // How the model is trained (architecture, optimizer, loop, augmentation): a named recipe
   // with the command line's overrides applied (`ser train --recipe NAME --epochs N ...`).
   train::Recipe recipe = train::Recipe::named(train::Recipe::default_name());

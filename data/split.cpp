@@ -277,4 +277,43 @@ Split make_split(const std::vector<ManifestEntry>& entries, Protocol protocol, u
                                        : speaker_split(entries, seed, validation_fraction, test_fraction);
 }
 
+std::vector<std::string> parse_corpus_list(const std::string& text) {
+  std::vector<std::string> names;
+  std::string rest = text;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    std::string item = rest.substr(0, comma);
+    SER_CHECK(!item.empty(), "corpus list '{}': empty item (expected names like tess,ravdess)", text);
+    std::transform(item.begin(), item.end(), item.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    names.push_back(item);
+    if (comma == std::string::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return names;
+}
+
+Split corpus_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
+                   const std::vector<std::string>& test) {
+  std::set<std::string> corpora;
+  for (const auto& e : entries) corpora.insert(e.corpus);
+  auto check = [&](const std::vector<std::string>& names, const char* option) {
+    for (const auto& n : names)
+      SER_CHECK(corpora.count(n) > 0, "{}: no corpus '{}' among the files (they come from: {})", option, n,
+                fmt::join(corpora, ", "));
+  };
+  check(validation, "--val-corpus");
+  check(test, "--test-corpus");
+  auto named = [](const std::vector<std::string>& names, const std::string& corpus) {
+    return std::find(names.begin(), names.end(), corpus) != names.end();
+  };
+  for (const auto& n : validation)
+    SER_CHECK(!named(test, n), "corpus {} is named in both --val-corpus and --test-corpus", n);
+  Split split;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& c = entries[i].corpus;
+    (named(test, c) ? split.test : named(validation, c) ? split.validation : split.train).push_back(static_cast<int64_t>(i));
+  }
+  return split;
+}
+
 }  // namespace ser::data

@@ -52,4 +52,14 @@ bool speaker_matches(const std::string& item, const std::string& speaker);
 Split named_speaker_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
                           const std::vector<std::string>& test);
 
+// A --val-corpus / --test-corpus value: comma-separated corpus names ("tess", "ravdess,savee"),
+// lower-cased. Throws ser::Error for an empty item.
+std::vector<std::string> parse_corpus_list(const std::string& text);
+
+// Leave-corpus-out: the entries of the `test` corpora to test, of the `validation` corpora
+// to validation, the rest to train. Throws ser::Error, naming the corpora the manifest has,
+// for a name that matches none, or a corpus named in both lists.
+Split corpus_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
+                   const std::vector<std::string>& test);
+
 }  // namespace ser::data

@@ -34,7 +34,7 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
     ++m.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(predicted[i])];
   }
   const double n = static_cast<double>(truth.size());
-  int64_t correct = 0, present = 0;
+  int64_t correct = 0, present = 0, in_truth = 0;
   m.per_class.resize(k);
   for (std::size_t c = 0; c < k; ++c) {
     int64_t row = 0, column = 0;
@@ -49,6 +49,10 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
     cm.precision = ratio(tp, static_cast<double>(column));
     cm.recall = ratio(tp, static_cast<double>(row));
     cm.f1 = ratio(2.0 * tp, static_cast<double>(row + column));  // 2tp / (2tp + fp + fn)
+    if (row > 0) {
+      ++in_truth;
+      m.uar += cm.recall;
+    }
     if (row + column > 0) {  // occurs in the truth or the predictions
       ++present;
       m.macro_precision += cm.precision;
@@ -62,6 +66,7 @@ Metrics compute_metrics(const std::vector<int>& truth, const std::vector<int>& p
   m.macro_precision = ratio(m.macro_precision, static_cast<double>(present));
   m.macro_recall = ratio(m.macro_recall, static_cast<double>(present));
   m.macro_f1 = ratio(m.macro_f1, static_cast<double>(present));
+  m.uar = ratio(m.uar, static_cast<double>(in_truth));
   m.accuracy = ratio(static_cast<double>(correct), n);
   return m;
 }
@@ -106,6 +111,7 @@ nlohmann::json Metrics::to_json(const std::vector<std::string>& names) const {
           {"macro_precision", macro_precision},
           {"macro_recall", macro_recall},
           {"macro_f1", macro_f1},
+          {"uar", uar},
           {"weighted_precision", weighted_precision},
           {"weighted_recall", weighted_recall},
           {"weighted_f1", weighted_f1},

@@ -24,6 +24,9 @@ struct Metrics {
   std::vector<std::vector<int64_t>> confusion;  // (classes, classes): [true][predicted]
   double accuracy = 0;
   double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
+  // Unweighted average recall: the mean recall over the classes present in the truth (the
+  // usual figure of emotion recognition; chance = 1 / the classes present).
+  double uar = 0;
   double weighted_precision = 0, weighted_recall = 0, weighted_f1 = 0;
   std::vector<ClassMetrics> per_class;  // (classes,)
 

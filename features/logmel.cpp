@@ -77,19 +77,63 @@ void LogMelConfig::validate() const {
   SER_CHECK(image_height > 0 && image_width > 0 && image_height <= kMaxImageSide && image_width <= kMaxImageSide,
             "LogMelConfig: image_height and image_width must lie in [1, {}], got {}x{}", kMaxImageSide, image_height,
             image_width);
+  SER_CHECK(time_axis == "resize" || time_axis == "fixed", "LogMelConfig: time_axis must be resize or fixed, got '{}'",
+            time_axis);
+  SER_CHECK(std::isfinite(trim_top_db) && trim_top_db >= 0, "LogMelConfig: trim_top_db must be finite and >= 0, got {}",
+            trim_top_db);
+  if (fixed_time()) {
+    SER_CHECK(image_height == n_mels, "LogMelConfig: the fixed time axis keeps the mel bands: image_height {} must equal "
+              "n_mels {}", image_height, n_mels);
+    SER_CHECK(window_frames >= 1 && window_frames <= image_width,
+              "LogMelConfig: window_frames must lie in [1, image_width = {}], got {}", image_width, window_frames);
+    SER_CHECK(fill == "tile", "LogMelConfig: fill must be tile, got '{}'", fill);
+  }
+}
+
+LogMelConfig LogMelConfig::named(const std::string& name) {
+  if (name == "resize") return LogMelConfig{};
+  if (name == "fixed") {
+    LogMelConfig c;
+    c.n_fft = 1024;
+    c.hop_length = 256;  // 16 ms at 16 kHz
+    c.time_axis = "fixed";
+    c.trim_top_db = 30;
+    c.image_width = 256;   // 4.1 s of frames held per clip
+    c.window_frames = 128;  // 2.05 s seen by the network at a time
+    return c;
+  }
+  SER_FAIL("unknown front end '{}': expected resize (the notebook's whole-clip image) or fixed (16 ms frames, "
+           "trimmed ends, 2 s windows)", name);
 }
 
 std::string LogMelConfig::key() const {
   return fmt::format(
       "logmel-v1 sr={} n_fft={} hop={} n_mels={} fmin={:.17g} fmax={:.17g} amin={:.17g} top_db={:.17g} "
       "image={}x{} window=hann-periodic center=constant mel=slaney/slaney resize=tf-bilinear-half-pixel",
-      sample_rate, n_fft, hop_length, n_mels, fmin, fmax, amin, top_db, image_height, image_width);
+      sample_rate, n_fft, hop_length, n_mels, fmin, fmax, amin, top_db, image_height, image_width) +
+         extra_key();
+}
+
+// What the fields added after logmel-v1 contribute to key() and to_json(): nothing at their
+// defaults, so the notebook's cache keys and model metadata stay as they were.
+std::string LogMelConfig::extra_key() const {
+  std::string k;
+  if (trim_top_db > 0) k += fmt::format(" trim={:.17g}/2048/512", trim_top_db);
+  if (fixed_time()) k += fmt::format(" time=fixed window={} fill={}", window_frames, fill);
+  return k;
 }
 
 nlohmann::json LogMelConfig::to_json() const {
-  return {{"sample_rate", sample_rate}, {"n_fft", n_fft}, {"hop_length", hop_length}, {"n_mels", n_mels},
+  nlohmann::json j = {{"sample_rate", sample_rate}, {"n_fft", n_fft}, {"hop_length", hop_length}, {"n_mels", n_mels},
           {"fmin", fmin},       {"fmax", fmax},   {"amin", amin},             {"top_db", top_db},
           {"image_height", image_height},       {"image_width", image_width}};
+  if (trim_top_db > 0) j["trim_top_db"] = trim_top_db;
+  if (fixed_time()) {
+    j["time_axis"] = time_axis;
+    j["window_frames"] = window_frames;
+    j["fill"] = fill;
+  }
+  return j;
 }
 
 LogMelConfig LogMelConfig::from_json(const nlohmann::json& j) {
@@ -106,6 +150,12 @@ LogMelConfig LogMelConfig::from_json(const nlohmann::json& j) {
     else if (name == "top_db") c.top_db = json_to_double(value, "LogMelConfig", name);
     else if (name == "image_height") c.image_height = json_to_int(value, "LogMelConfig", name);
     else if (name == "image_width") c.image_width = json_to_int(value, "LogMelConfig", name);
+    else if (name == "trim_top_db") c.trim_top_db = json_to_double(value, "LogMelConfig", name);
+    else if (name == "window_frames") c.window_frames = json_to_int(value, "LogMelConfig", name);
+    else if (name == "time_axis" || name == "fill") {
+      SER_CHECK(value.is_string(), "LogMelConfig: field '{}' must be a string, got {}", name, value.dump());
+      (name == "fill" ? c.fill : c.time_axis) = value.get<std::string>();
+    }
     else SER_FAIL("LogMelConfig: unknown field '{}'", name);
   }
   c.validate();
@@ -308,15 +358,32 @@ void check_signal(const std::vector<float>& samples) {
 }
 }  // namespace
 
+// The signal the front end sees: trimmed of silent ends when the config says so (a signal
+// with nothing above the threshold is kept whole), else the samples as they are.
+const std::vector<float>& LogMelExtractor::front_end_signal(const std::vector<float>& samples) {
+  if (cfg_.trim_top_db <= 0) return samples;
+  const auto [begin, end] = trim_silence(samples, cfg_.trim_top_db);
+  if (end <= begin || (begin == 0 && end == static_cast<int64_t>(samples.size()))) return samples;
+  trimmed_.assign(samples.begin() + begin, samples.begin() + end);
+  return trimmed_;
+}
+
+// (M, T) dB -> (H, W): the bilinear resize of the notebook, or the fixed axis' layout.
+std::vector<float> LogMelExtractor::to_image(const std::vector<float>& db, int64_t frames) const {
+  if (cfg_.fixed_time()) return lay_out_frames(db, cfg_.n_mels, frames, cfg_.image_width);
+  return resize_bilinear(db, cfg_.n_mels, static_cast<int>(frames), cfg_.image_height, cfg_.image_width);
+}
+
 LogMelStages LogMelExtractor::stages(const std::vector<float>& samples) {
   check_signal(samples);
+  const std::vector<float>& y = front_end_signal(samples);
   std::vector<float> power;
-  const int64_t frames = stft_power(samples, power);
+  const int64_t frames = stft_power(y, power);
   std::vector<float> mel = mel_project(power, frames);
   std::vector<float> db = mel;
   power_to_db(db, cfg_.amin, cfg_.top_db);
-  const int m = cfg_.n_mels, t = static_cast<int>(frames);
-  std::vector<float> img = resize_bilinear(db, m, t, cfg_.image_height, cfg_.image_width);
+  const int m = cfg_.n_mels;
+  std::vector<float> img = to_image(db, frames);
   LogMelStages s;
   s.stft_power = Tensor::from_vector(Shape{cfg_.n_freqs(), frames}, power);
   s.mel_power = Tensor::from_vector(Shape{m, frames}, mel);
@@ -329,12 +396,54 @@ LogMelStages LogMelExtractor::stages(const std::vector<float>& samples) {
 // from call to call (a window or clip after another: no fresh pages to fault in).
 Tensor LogMelExtractor::image(const std::vector<float>& samples) {
   check_signal(samples);
-  const int64_t frames = stft_power(samples, power_);
+  const int64_t frames = stft_power(front_end_signal(samples), power_);
   std::vector<float> db = mel_project(power_, frames);  // (M, T)
   power_to_db(db, cfg_.amin, cfg_.top_db);
-  return Tensor::from_vector(Shape{cfg_.image_height, cfg_.image_width},
-                             resize_bilinear(db, cfg_.n_mels, static_cast<int>(frames), cfg_.image_height,
-                                             cfg_.image_width));
+  return Tensor::from_vector(Shape{cfg_.image_height, cfg_.image_width}, to_image(db, frames));
+}
+
+// ---------------------------------------------------------------------------- fixed axis
+
+std::pair<int64_t, int64_t> trim_silence(const std::vector<float>& samples, double top_db, int frame_length,
+                                         int hop_length) {
+  SER_CHECK(frame_length >= 1 && hop_length >= 1, "trim_silence: frame_length {} and hop_length {} must be >= 1",
+            frame_length, hop_length);
+  const auto n = static_cast<int64_t>(samples.size());
+  const int64_t frames = 1 + n / hop_length, half = frame_length / 2;
+  // Prefix sums of squares make each frame's mean square O(1).
+  std::vector<double> prefix(static_cast<std::size_t>(n) + 1, 0.0);
+  for (int64_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + double(samples[i]) * double(samples[i]);
+  auto sum_to = [&](int64_t i) { return prefix[static_cast<std::size_t>(std::clamp<int64_t>(i, 0, n))]; };
+  std::vector<double> mse(static_cast<std::size_t>(frames));
+  double loudest = 0;
+  for (int64_t f = 0; f < frames; ++f) {
+    const int64_t start = f * hop_length - half;  // frame f covers [start, start + frame_length)
+    mse[f] = (sum_to(start + frame_length) - sum_to(start)) / frame_length;
+    loudest = std::max(loudest, mse[f]);
+  }
+  // power_to_db(mse, ref=max, amin=1e-10, top_db=None) > -top_db
+  constexpr double kAmin = 1e-10;
+  const double ref_db = 10 * std::log10(std::max(kAmin, loudest));
+  int64_t first = -1, last = -1;
+  for (int64_t f = 0; f < frames; ++f) {
+    if (10 * std::log10(std::max(kAmin, mse[f])) - ref_db > -top_db) {
+      if (first < 0) first = f;
+      last = f;
+    }
+  }
+  if (first < 0) return {0, 0};
+  return {first * hop_length, std::min(n, (last + 1) * hop_length)};
+}
+
+std::vector<float> lay_out_frames(const std::vector<float>& db, int m, int64_t t, int width) {
+  SER_CHECK(m >= 1 && t >= 1 && width >= 1 && static_cast<int64_t>(db.size()) == m * t,
+            "lay_out_frames: a ({}, {}) array of {} values for width {}", m, t, db.size(), width);
+  std::vector<float> out(static_cast<std::size_t>(m) * width);
+  const int64_t first = t > width ? (t - width) / 2 : 0;  // the middle of a longer clip
+  for (int r = 0; r < m; ++r)
+    for (int c = 0; c < width; ++c)
+      out[static_cast<std::size_t>(r) * width + c] = db[static_cast<std::size_t>(r * t + (first + c) % t)];
+  return out;
 }
 
 }  // namespace ser::features

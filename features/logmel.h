@@ -7,12 +7,23 @@
 //
 // Layouts (row-major): stft_power (F, T) with F = n_fft/2 + 1, T = 1 + N / hop_length;
 // mel filterbank (M, F); mel_power and mel_db (M, T); image (H, W).
+//
+// Two time axes (LogMelConfig::time_axis, stored in every model file):
+//   resize  the notebook: the whole clip's (M, T) squeezed to W columns, so a column's
+//           duration depends on the clip's length (the seed recipe; the default config)
+//   fixed   a column is one hop (16 ms at hop 256): the clip's ends are trimmed of silence
+//           (trim_silence, librosa.effects.trim), and its (M, T) frames laid into W =
+//           image_width columns: the middle W frames of a longer clip, a shorter one tiled
+//           (repeated from its start) to fill W. The network sees windows of window_frames
+//           columns of that image: random crops in training, every window averaged in
+//           evaluation (engine/train/trainer.h forward_windowed).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/tensor.h"
@@ -38,11 +49,25 @@ struct LogMelConfig {
   double top_db = 80;
   int image_height = 128;
   int image_width = 128;
+  // The time axis (see above). "resize" ignores window_frames and fill.
+  std::string time_axis = "resize";  // resize | fixed
+  double trim_top_db = 0;   // > 0: trim the ends quieter than the loudest frame by this many dB; 0: no trim
+  int window_frames = 0;    // fixed: the network's input width (columns per window), <= image_width
+  std::string fill = "tile";  // fixed: how a clip shorter than image_width is filled (tile)
+
+  // The named front ends: "resize" (the notebook, = LogMelConfig{}) and "fixed" (16 kHz,
+  // n_fft 1024, 16 ms hop, 128 mels, ends trimmed at 30 dB, 256-column images of which the
+  // network sees 128-column (2.05 s) windows). Throws listing the names for another.
+  static LogMelConfig named(const std::string& name);
+  bool fixed_time() const { return time_axis == "fixed"; }
+  // The width of the network's input: window_frames on the fixed axis, else image_width.
+  int network_width() const { return fixed_time() ? window_frames : image_width; }
 
   // Throws ser::Error naming the first invalid field.
   void validate() const;
   // Stable text naming every parameter (used in cache keys); changes with any field.
   std::string key() const;
+  std::string extra_key() const;  // the part of key() of the fields added after logmel-v1
   nlohmann::json to_json() const;
   // Missing fields keep their defaults; unknown fields are an error, and so is a
   // non-integer (2.5, 1e10, "x") or out-of-int-range value of an integer field.
@@ -69,6 +94,16 @@ struct LogMelStages {
   Tensor image;       // (H, W)
 };
 
+// librosa.effects.trim(y, top_db, ref=np.max, frame_length, hop_length): the frames whose
+// mean square (centred frames, zero padded) lies within top_db of the loudest frame's; returns
+// [begin, end) in samples, begin = first such frame * hop, end = min(N, (last + 1) * hop).
+// A signal without any such frame (all zeros) gives [0, 0). Float64 throughout.
+std::pair<int64_t, int64_t> trim_silence(const std::vector<float>& samples, double top_db, int frame_length = 2048,
+                                         int hop_length = 512);
+
+// The fixed axis' layout of an (M, T) dB array into (M, width) columns (see above).
+std::vector<float> lay_out_frames(const std::vector<float>& db, int m, int64_t t, int width);
+
 // CPU reference extractor. Owns one FFTW plan and its buffers: use one per thread.
 class LogMelExtractor {
  public:
@@ -78,7 +113,8 @@ class LogMelExtractor {
   LogMelExtractor& operator=(const LogMelExtractor&) = delete;
 
   const LogMelConfig& config() const { return cfg_; }
-  // samples: (N,) mono at cfg.sample_rate, N >= 1, all finite. Returns (H, W) float32 CPU.
+  // samples: (N,) mono at cfg.sample_rate, N >= 1, all finite. Returns (H, W) float32 CPU
+  // (the fixed axis: trimmed first; a signal trimmed to nothing is kept whole).
   Tensor image(const std::vector<float>& samples);
   // Every intermediate array, for tests and inspection.
   LogMelStages stages(const std::vector<float>& samples);
@@ -89,6 +125,8 @@ class LogMelExtractor {
   int64_t stft_power(const std::vector<float>& samples, std::vector<float>& power);
   // mel: (M, T) = filterbank (M, F) x power (F, T), summed in float64 over each band's support.
   std::vector<float> mel_project(const std::vector<float>& power, int64_t frames) const;
+  const std::vector<float>& front_end_signal(const std::vector<float>& samples);
+  std::vector<float> to_image(const std::vector<float>& db, int64_t frames) const;
 
   LogMelConfig cfg_;
   std::vector<double> window_;       // (n_fft,)
@@ -96,6 +134,7 @@ class LogMelExtractor {
   std::vector<int> band_begin_, band_end_;  // (M,) non-zero support [begin, end) of each band
   std::unique_ptr<Fft> fft_;
   std::vector<float> power_;  // (F, T) of the last image(), reused
+  std::vector<float> trimmed_;  // (N',) the last trimmed signal (trim_top_db > 0), reused
 };
 
 }  // namespace ser::features

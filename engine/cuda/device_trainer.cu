@@ -119,6 +119,7 @@ struct DeviceTrainer::Impl {
         soft_targets(c.soft_targets()),
         images(train.images.to(Device::CUDA)),
         host_labels(train.labels),
+        host_groups(train.groups),
         labels(train.labels),
         order(train.size()),
         plan(augments ? train.size() : 0),
@@ -255,7 +256,7 @@ struct DeviceTrainer::Impl {
   // and uploads them with the counters (one async copy each, from pinned memory).
   void begin_epoch() {
     ctx.synchronize();  // the pinned mirrors may still be read by the previous epoch's copies
-    const std::vector<int64_t> epoch_rows = epoch_order(generator, config.sampling, host_labels, classes);
+    const std::vector<int64_t> epoch_rows = epoch_order(generator, config.sampling, host_labels, classes, host_groups);
     SER_CHECK(static_cast<int64_t>(epoch_rows.size()) == samples,
               "internal error: the epoch's order has {} rows for {} samples", epoch_rows.size(), samples);
     std::copy(epoch_rows.begin(), epoch_rows.end(), host_order.data);
@@ -389,6 +390,7 @@ struct DeviceTrainer::Impl {
   bool soft_targets;      // config.soft_targets(): label smoothing or mixup
   Tensor images;          // (M, C, H, W) on the device
   std::vector<int32_t> host_labels;       // (M), for balanced sampling
+  std::vector<int32_t> host_groups;       // (M) corpus of each image, or empty (corpus-balanced sampling)
   kernels::DeviceArray<int32_t> labels;   // (M)
   kernels::DeviceArray<int64_t> order;    // (M)
   kernels::DeviceArray<cpu::SampleAugment> plan;  // (M) or empty

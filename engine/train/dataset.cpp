@@ -17,6 +17,9 @@ void Dataset::check(int classes) const {
   const int64_t m = size();
   SER_CHECK(labels.empty() || static_cast<int64_t>(labels.size()) == m,
             "dataset: {} labels for {} images (need one per image, or none)", labels.size(), m);
+  SER_CHECK(groups.empty() || static_cast<int64_t>(groups.size()) == m, "dataset: {} corpus groups for {} images",
+            groups.size(), m);
+  for (int32_t g : groups) SER_CHECK(g >= 0, "dataset: corpus group {} is negative", g);
   for (std::size_t i = 0; i < labels.size(); ++i)
     SER_CHECK(labels[i] >= 0 && labels[i] < classes, "dataset: label {} of image {} is outside [0, {})", labels[i], i,
               classes);
@@ -36,6 +39,7 @@ Dataset subset(const Dataset& all, const std::vector<int64_t>& indices) {
     SER_CHECK(src >= 0 && src < all.size(), "subset: index {} out of range for {} samples", src, all.size());
     std::memcpy(out.images.data() + i * per, all.images.data() + src * per, per * sizeof(float));
     if (all.labelled()) out.labels.push_back(all.labels[static_cast<std::size_t>(src)]);
+    if (!all.groups.empty()) out.groups.push_back(all.groups[static_cast<std::size_t>(src)]);
   }
   return out;
 }

@@ -15,12 +15,16 @@ namespace ser::train {
 struct Dataset {
   Tensor images;                // (M, 1, H, W)
   std::vector<int32_t> labels;  // (M), or empty when unlabelled
+  // (M) the corpus of each image (an index into the run's corpus list), or empty: what
+  // corpus-balanced sampling balances over besides the classes (sampling.h).
+  std::vector<int32_t> groups;
 
   // Number of images M (0 for a default-constructed, empty dataset).
   int64_t size() const { return images.rank() == 0 ? 0 : images.size(0); }
   bool labelled() const { return !labels.empty(); }
   // Throws ser::Error unless images is (M, C, H, W) and labels are empty or M values, each
-  // in [0, classes). Called by train::evaluate and Trainer::fit before any indexing.
+  // in [0, classes), and groups empty or M values >= 0. Called by train::evaluate and
+  // Trainer::fit before any indexing.
   void check(int classes) const;
 };
 

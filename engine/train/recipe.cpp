@@ -38,17 +38,31 @@ Recipe robust_recipe() {
   return r;
 }
 
+// Chosen across corpora (docs/RECIPES.md "Across corpora"): robust's network, optimiser and
+// masks on the fixed time axis, every corpus and class drawn equally often.
+Recipe general_recipe() {
+  Recipe r = robust_recipe();
+  r.name = "general";
+  r.frontend = "fixed";
+  r.sampling = "corpus-balanced";
+  r.epochs = 60;
+  r.patience = 60;
+  return r;
+}
+
 }  // namespace
 
 const std::vector<std::string>& Recipe::names() {
-  static const std::vector<std::string> kNames = {"robust", "seed"};
+  static const std::vector<std::string> kNames = {"general", "robust", "seed"};
   return kNames;
 }
 
 Recipe Recipe::named(const std::string& name) {
   if (name == "seed") return seed_recipe();
   if (name == "robust") return robust_recipe();
-  SER_FAIL("unknown recipe '{}': expected one of robust (the default), seed (the notebook)", name);
+  if (name == "general") return general_recipe();
+  SER_FAIL("unknown recipe '{}': expected one of general (the default), robust (whole-clip images), seed (the "
+           "notebook)", name);
 }
 
 void Recipe::validate() const {
@@ -65,6 +79,8 @@ void Recipe::validate() const {
   SER_CHECK(label_smoothing >= 0 && label_smoothing < 1, "recipe {}: label smoothing {} must lie in [0, 1)", name,
             label_smoothing);
   parse_sampling(sampling);
+  SER_CHECK(frontend == "resize" || frontend == "fixed", "recipe {}: front end '{}' must be resize or fixed", name,
+            frontend);
 }
 
 nn::AdamConfig Recipe::adam_config(int64_t steps_per_epoch) const {
@@ -96,7 +112,7 @@ bool Recipe::operator==(const Recipe& o) const {
   return name == o.name && architecture == o.architecture && lr == o.lr && weight_decay == o.weight_decay &&
          lr_schedule == o.lr_schedule && warmup == o.warmup && epochs == o.epochs && batch == o.batch &&
          patience == o.patience && keep == o.keep && augment == o.augment && label_smoothing == o.label_smoothing &&
-         sampling == o.sampling;
+         sampling == o.sampling && frontend == o.frontend;
 }
 
 void to_json(nlohmann::json& j, const Recipe& r) {
@@ -113,6 +129,7 @@ void to_json(nlohmann::json& j, const Recipe& r) {
        {"augment", r.augment},
        {"label_smoothing", r.label_smoothing},
        {"sampling", r.sampling}};
+  if (r.frontend != "resize") j["frontend"] = r.frontend;  // absent = resize: the seed's run.json as before
 }
 
 void from_json(const nlohmann::json& j, Recipe& r) {
@@ -138,6 +155,7 @@ void from_json(const nlohmann::json& j, Recipe& r) {
   r.augment = field("augment").get<AugmentConfig>();
   r.label_smoothing = json_to_double(field("label_smoothing"), "recipe", "label_smoothing");
   r.sampling = text("sampling");
+  r.frontend = j.contains("frontend") ? text("frontend") : std::string("resize");
   r.validate();
 }
 

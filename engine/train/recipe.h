@@ -7,7 +7,11 @@
 //   seed    the Keras notebook, exactly (PROTOCOL.md): flatten head, Adam lr 1e-3 constant,
 //           50 epochs, batch 16, patience 10 on validation accuracy, best weights kept,
 //           no augmentation
-//   robust  the default, chosen on real speech of unseen speakers (docs/RECIPES.md)
+//   robust  chosen on real speech of unseen RAVDESS speakers (docs/RECIPES.md): the notebook's
+//           whole-clip images with a GAP head, AdamW one-cycle, SpecAugment, label smoothing
+//   general the default: robust's network and optimiser on the fixed time axis (16 ms frames,
+//           trimmed ends, random 2 s crops, windows averaged), corpus x class balanced
+//           sampling; chosen across corpora (RAVDESS <-> TESS, docs/RECIPES.md)
 #pragma once
 
 #include <cstdint>
@@ -37,12 +41,15 @@ struct Recipe {
   // Data.
   AugmentConfig augment;
   double label_smoothing = 0.0;
-  std::string sampling = "shuffle";  // shuffle | balanced (sampling.h)
+  std::string sampling = "shuffle";  // shuffle | balanced | corpus-balanced (sampling.h)
+  // The front end: a name features::LogMelConfig::named knows (resize = the notebook's). The
+  // network's input size follows from it (the run sets architecture.height and width).
+  std::string frontend = "resize";
 
-  // The named recipes: "seed", "robust".
+  // The named recipes: "seed", "robust", "general".
   static Recipe named(const std::string& name);
   static const std::vector<std::string>& names();
-  static const char* default_name() { return "robust"; }
+  static const char* default_name() { return "general"; }
 
   // Throws ser::Error naming the field for a value out of range.
   void validate() const;
@@ -54,7 +61,8 @@ struct Recipe {
 };
 
 void to_json(nlohmann::json& j, const Recipe& r);
-// Every field is required except those added after the first recipes (none yet); throws
+// Every field is required except those added after the first recipes ("frontend": absent =
+// "resize"); throws
 // ser::Error (or nlohmann::json::exception) naming a missing or malformed field.
 void from_json(const nlohmann::json& j, Recipe& r);
 

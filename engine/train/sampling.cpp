@@ -8,10 +8,17 @@ namespace ser::train {
 Sampling parse_sampling(const std::string& text) {
   if (text == "shuffle") return Sampling::Shuffle;
   if (text == "balanced") return Sampling::Balanced;
-  SER_FAIL("--sampling '{}': expected shuffle or balanced", text);
+  if (text == "corpus-balanced") return Sampling::CorpusBalanced;
+  SER_FAIL("--sampling '{}': expected shuffle, balanced or corpus-balanced", text);
 }
 
-const char* sampling_name(Sampling sampling) { return sampling == Sampling::Balanced ? "balanced" : "shuffle"; }
+const char* sampling_name(Sampling sampling) {
+  switch (sampling) {
+    case Sampling::Balanced: return "balanced";
+    case Sampling::CorpusBalanced: return "corpus-balanced";
+    default: return "shuffle";
+  }
+}
 
 namespace {
 
@@ -43,9 +50,22 @@ std::vector<int64_t> balanced_order(Generator& generator, const std::vector<int3
 }  // namespace
 
 std::vector<int64_t> epoch_order(Generator& generator, Sampling sampling, const std::vector<int32_t>& labels,
-                                 int classes) {
+                                 int classes, const std::vector<int32_t>& groups) {
   if (sampling == Sampling::Shuffle) return generator.permutation(static_cast<int64_t>(labels.size()));
-  return balanced_order(generator, labels, classes);
+  if (sampling == Sampling::Balanced || groups.empty()) return balanced_order(generator, labels, classes);
+  SER_CHECK(groups.size() == labels.size(), "corpus-balanced sampling: {} corpus groups for {} labels", groups.size(),
+            labels.size());
+  // Strata (corpus, class) numbered corpus * classes + class, balanced like classes.
+  std::vector<int32_t> strata(labels.size());
+  int32_t corpora = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    SER_CHECK(groups[i] >= 0, "corpus-balanced sampling: corpus group {} at row {} is negative", groups[i], i);
+    SER_CHECK(labels[i] >= 0 && labels[i] < classes, "balanced sampling: label {} at row {} is not in [0, {})",
+              labels[i], i, classes);
+    strata[i] = groups[i] * classes + labels[i];
+    corpora = std::max(corpora, groups[i] + 1);
+  }
+  return balanced_order(generator, strata, corpora * classes);
 }
 
 }  // namespace ser::train

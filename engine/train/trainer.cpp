@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -28,7 +29,63 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// One random crop offset per epoch position, uniform in [0, width - window], from one
+// Generator stream (drawn after the order and the augmentation plan).
+std::vector<int64_t> draw_crop_offsets(Generator& generator, int64_t count, int64_t width, int64_t window) {
+  const uint64_t stream = generator.next_stream();
+  std::vector<int64_t> offsets(static_cast<std::size_t>(count));
+  const int64_t choices = width - window + 1;
+  for (int64_t i = 0; i < count; ++i) {
+    const auto draw = static_cast<int64_t>(philox_uniform_at(generator.seed(), stream, static_cast<uint64_t>(i)) * choices);
+    offsets[static_cast<std::size_t>(i)] = std::min(draw, choices - 1);
+  }
+  return offsets;
+}
+
 }  // namespace
+
+std::vector<int64_t> window_offsets(int64_t width, int64_t window) {
+  SER_CHECK(window >= 1 && window <= width, "window_offsets: window {} must lie in [1, width = {}]", window, width);
+  const int64_t hop = std::max<int64_t>(1, window / 2);
+  std::vector<int64_t> offsets;
+  for (int64_t o = 0; o + window <= width; o += hop) offsets.push_back(o);
+  if (offsets.back() + window < width) offsets.push_back(width - window);
+  return offsets;
+}
+
+void crop_columns(const Tensor& x, const std::vector<int64_t>& offsets, int64_t window, Tensor& out) {
+  const Shape& s = x.shape();  // (N, C, H, W)
+  SER_CHECK(x.is_cpu() && x.rank() == 4 && static_cast<int64_t>(offsets.size()) == s[0],
+            "crop_columns: needs a CPU (N, C, H, W) tensor and one offset per image, got {} and {} offsets",
+            s.str(), offsets.size());
+  const Shape want{s[0], s[1], s[2], window};
+  if (out.shape() != want || !out.is_cpu()) out = Tensor(want);
+  const int64_t rows = s[1] * s[2], width = s[3];
+  for (int64_t n = 0; n < s[0]; ++n) {
+    const int64_t o = offsets[static_cast<std::size_t>(n)];
+    SER_CHECK(o >= 0 && o + window <= width, "crop_columns: offset {} of image {} leaves [0, {})", o, n, width);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(out.data() + (n * rows + r) * window, x.data() + (n * rows + r) * width + o,
+                  static_cast<std::size_t>(window) * sizeof(float));
+  }
+}
+
+std::vector<float> forward_windowed(nn::Model& model, const Tensor& x) {
+  const int64_t window = model.architecture().width, width = x.size(3), n = x.size(0);
+  if (width == window) return model.forward(x, nn::Mode::Eval).to_vector();
+  const std::vector<int64_t> offsets = window_offsets(width, window);
+  const int classes = model.architecture().classes;
+  std::vector<double> sum(static_cast<std::size_t>(n * classes), 0.0);
+  Tensor crop;
+  for (int64_t o : offsets) {
+    crop_columns(x, std::vector<int64_t>(static_cast<std::size_t>(n), o), window, crop);
+    const std::vector<float> logits = model.forward(crop, nn::Mode::Eval).to_vector();
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += logits[i];
+  }
+  std::vector<float> mean(sum.size());
+  for (std::size_t i = 0; i < sum.size(); ++i) mean[i] = static_cast<float>(sum[i] / offsets.size());
+  return mean;
+}
 
 std::map<std::string, Tensor> copy_state(nn::Model& model) {
   std::map<std::string, Tensor> out;
@@ -55,7 +112,7 @@ Evaluation evaluate(nn::Model& model, const Dataset& data, int batch) {
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int count = static_cast<int>(std::min<int64_t>(batch, n - begin));
     gather_batch(data, order, begin, count, x, y);
-    const std::vector<float> logits = model.forward(x, nn::Mode::Eval).to_vector();  // (count, classes)
+    const std::vector<float> logits = forward_windowed(model, x);  // (count, classes)
     probs.resize(static_cast<std::size_t>(count) * classes);
     // The training loss's exact log-sum-exp form: a true class far below the row maximum
     // costs its logit gap, not -log of a probability rounded to 0.
@@ -95,20 +152,26 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   SER_CHECK(train.labelled(), "the training set has no labels");
   // The Generator's draws of an epoch, in this order: the order, the augmentation plan (if
   // any), then one stream per dropout layer per step. The device trainer draws the same.
-  const std::vector<int64_t> order = epoch_order(generator_, config_.sampling, train.labels, classes);
+  const std::vector<int64_t> order = epoch_order(generator_, config_.sampling, train.labels, classes, train.groups);
   const Shape& image = train.images.shape();  // (M, 1, H, W)
   SER_CHECK(!config_.augment.enabled() || image[1] == 1,
             "augmentation works on single-channel log-mel images; the training set has {} channels", image[1]);
+  // Images wider than the network are cropped first; the plan is for the crops.
+  const int64_t window = model_.architecture().width;
+  SER_CHECK(image[3] >= window, "training images are {} columns wide, narrower than the network's {}", image[3], window);
   const std::vector<cpu::SampleAugment> plan =
       config_.augment.enabled()
-          ? draw_augment_plan(generator_, n, config_.batch, static_cast<int>(image[2]), static_cast<int>(image[3]),
+          ? draw_augment_plan(generator_, n, config_.batch, static_cast<int>(image[2]), static_cast<int>(window),
                               config_.augment)
           : std::vector<cpu::SampleAugment>{};
+  const bool crops = image[3] > window;
+  const std::vector<int64_t> crop_offsets = crops ? draw_crop_offsets(generator_, n, image[3], window)
+                                                  : std::vector<int64_t>{};
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
   std::optional<ProgressBar> bar;
   // A live bar on a terminal; in logs the one summary line per epoch (fit) is enough.
   if (config_.progress && ::isatty(::fileno(stderr)) == 1) bar.emplace(steps, fmt::format("epoch {}/{}", epoch_number, config_.epochs));
-  Tensor x, augmented;          // (count, 1, H, W)
+  Tensor gathered, x, augmented;  // (count, 1, H, W): as stored, cropped to the network, augmented
   std::vector<int32_t> y, y_b;  // (count): each image's label, its mixup partner's
   std::vector<float> lambda;    // (count): weight of each image's own label
   double loss_sum = 0;
@@ -116,12 +179,18 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   for (int64_t step = 0; step < steps; ++step) {
     const int64_t begin = step * config_.batch;
     const int64_t count = std::min<int64_t>(config_.batch, n - begin);
-    gather_batch(train, order, begin, count, x, y);
+    if (crops) {
+      gather_batch(train, order, begin, count, gathered, y);
+      crop_columns(gathered, std::vector<int64_t>(crop_offsets.begin() + begin, crop_offsets.begin() + begin + count),
+                   window, x);
+    } else {
+      gather_batch(train, order, begin, count, x, y);
+    }
     const Tensor* input = &x;
     if (!plan.empty()) {
       if (augmented.shape() != x.shape()) augmented = Tensor(x.shape());
       cpu::augment_images(augmented.data(), x.data(), plan.data() + begin, static_cast<int>(count),
-                          static_cast<int>(image[2]), static_cast<int>(image[3]));
+                          static_cast<int>(image[2]), static_cast<int>(window));
       input = &augmented;
     }
     model_.zero_grad();
@@ -169,7 +238,10 @@ void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& s
   SER_CHECK(validation.size() > 0 && validation.labelled(),
             "the validation set is empty or has no labels: early stopping needs one");
   std::unique_ptr<DeviceTrainer> device_trainer;
-  if (model_.device() == Device::CUDA && config_.device_resident && state.epochs_done < config_.epochs &&
+  // Random crops (images wider than the network) are cut on the host: such a run takes the
+  // host loop, one synchronised Model call at a time, on either device.
+  const bool crops = train.images.size(3) > model_.architecture().width;
+  if (model_.device() == Device::CUDA && config_.device_resident && !crops && state.epochs_done < config_.epochs &&
       !state.stopped_early) {
     DeviceTrainerOptions options;
     options.cuda_graphs = config_.cuda_graphs;

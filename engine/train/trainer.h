@@ -85,6 +85,18 @@ class Trainer {
   TrainConfig config_;
 };
 
+// Images wider than the network's input (the fixed time axis, features/logmel.h) are seen
+// through windows of the network's width W: a random crop per image and epoch in training,
+// and in evaluation every window at offsets 0, W/2, W, ... (the last flush with the image's
+// end), whose logits are averaged: one clip, one decision.
+// Offsets of the evaluation windows of an image `width` columns wide (window <= width).
+std::vector<int64_t> window_offsets(int64_t width, int64_t window);
+// Columns [offset[n], offset[n] + window) of each image n of x (N, C, H, W) -> (N, C, H, window).
+void crop_columns(const Tensor& x, const std::vector<int64_t>& offsets, int64_t window, Tensor& out);
+// Eval-mode logits (N, classes) of x (N, C, H, W >= the network's width), averaged over the
+// windows of window_offsets (one window, the plain forward pass, when W is the network's).
+std::vector<float> forward_windowed(nn::Model& model, const Tensor& x);
+
 // Deep copies of a model's named state (for best weights and checkpoints).
 std::map<std::string, Tensor> copy_state(nn::Model& model);
 

@@ -384,7 +384,7 @@ TEST_CASE("Recipe::named(\"seed\") is the notebook: flatten head, Adam lr 1e-3 c
 
 TEST_CASE("Recipe::named(\"robust\"): GAP head, AdamW with a one-cycle schedule over the run, masks and shifts, smoothing, last weights") {
   const Recipe r = Recipe::named("robust");
-  CHECK(std::string(Recipe::default_name()) == "robust");
+  CHECK(r.frontend == "resize");
   CHECK(r.architecture.head == "gap");
   CHECK(r.architecture.dense_units.empty());
   CHECK(r.architecture.bn_momentum == 0.9);
@@ -591,3 +591,27 @@ TEST_CASE("a run with every recipe feature (augment, mixup, smoothing, balanced,
 }
 
 }  // TEST_SUITE
+
+namespace ser::train {
+TEST_SUITE("train") {
+TEST_CASE("Recipe::named(\"general\"), the default: robust's network and optimiser on the fixed time axis, corpus x class sampling") {
+  CHECK(std::string(Recipe::default_name()) == "general");
+  const Recipe g = Recipe::named("general");
+  Recipe r = Recipe::named("robust");
+  CHECK(g.frontend == "fixed");
+  CHECK(g.sampling == "corpus-balanced");
+  CHECK(g.architecture == r.architecture);
+  CHECK(g.augment == r.augment);
+  CHECK(g.lr == r.lr);
+  // JSON round trip keeps the front end; a recipe without the field (older run.json) is resize.
+  nlohmann::json j = g;
+  CHECK(j.at("frontend") == "fixed");
+  CHECK(j.get<Recipe>() == g);
+  nlohmann::json old = r;
+  CHECK_FALSE(old.contains("frontend"));
+  CHECK(old.get<Recipe>().frontend == "resize");
+  old["frontend"] = "stretch";
+  CHECK_THROWS(old.get<Recipe>());
+}
+}
+}  // namespace ser::train
