@@ -95,8 +95,9 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
   cmd.add_option("--frontend", a.frontend,
                  "resize (the notebook: the whole clip squeezed into 128 columns) or fixed (16 ms columns, ends "
                  "trimmed at 30 dB, the network sees 2.05 s windows: random crops in training, all windows "
-                 "averaged in evaluation)" + from_recipe)
-      ->check(CLI::IsMember({"resize", "fixed"}));
+                 "averaged in evaluation) or fixed-cmn (fixed, each mel band minus its mean over the clip)" +
+                     from_recipe)
+      ->check(CLI::IsMember({"resize", "fixed", "fixed-cmn"}));
   cmd.add_option("--keep", a.keep,
                  "Which weights the run ends with: best (highest validation accuracy) or last (final epoch)" +
                      from_recipe)

@@ -112,7 +112,7 @@ std::optional<Tensor> FeatureCache::load(const std::string& key) {
               "{}: expected float32 [{}, {}], got {} {}", file.string(), cfg_.image_height, cfg_.image_width,
               dtype_name(a.dtype), a.shape_str());
     Tensor image = a.to_tensor();
-    const float lo = static_cast<float>(-cfg_.top_db) - 1e-3f, hi = 1e-3f;
+    const float lo = cfg_.lowest_value() - 1e-3f, hi = cfg_.highest_value() + 1e-3f;
     for (int64_t i = 0; i < image.numel(); ++i)
       SER_CHECK(std::isfinite(image[i]) && image[i] >= lo && image[i] <= hi, "{}: value {} outside the dB range",
                 file.string(), image[i]);

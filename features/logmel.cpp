@@ -88,6 +88,8 @@ void LogMelConfig::validate() const {
               "LogMelConfig: window_frames must lie in [1, image_width = {}], got {}", image_width, window_frames);
     SER_CHECK(fill == "tile", "LogMelConfig: fill must be tile, got '{}'", fill);
   }
+  SER_CHECK(clip_norm == "none" || clip_norm == "band-mean", "LogMelConfig: clip_norm must be none or band-mean, got '{}'",
+            clip_norm);
 }
 
 LogMelConfig LogMelConfig::named(const std::string& name) {
@@ -102,8 +104,13 @@ LogMelConfig LogMelConfig::named(const std::string& name) {
     c.window_frames = 128;  // 2.05 s seen by the network at a time
     return c;
   }
-  SER_FAIL("unknown front end '{}': expected resize (the notebook's whole-clip image) or fixed (16 ms frames, "
-           "trimmed ends, 2 s windows)", name);
+  if (name == "fixed-cmn") {
+    LogMelConfig c = named("fixed");
+    c.clip_norm = "band-mean";
+    return c;
+  }
+  SER_FAIL("unknown front end '{}': expected resize (the notebook's whole-clip image), fixed (16 ms frames, "
+           "trimmed ends, 2 s windows) or fixed-cmn (fixed, each mel band minus its mean over the clip)", name);
 }
 
 std::string LogMelConfig::key() const {
@@ -120,6 +127,7 @@ std::string LogMelConfig::extra_key() const {
   std::string k;
   if (trim_top_db > 0) k += fmt::format(" trim={:.17g}/2048/512", trim_top_db);
   if (fixed_time()) k += fmt::format(" time=fixed window={} fill={}", window_frames, fill);
+  if (clip_norm != "none") k += " clip_norm=" + clip_norm;
   return k;
 }
 
@@ -128,6 +136,7 @@ nlohmann::json LogMelConfig::to_json() const {
           {"fmin", fmin},       {"fmax", fmax},   {"amin", amin},             {"top_db", top_db},
           {"image_height", image_height},       {"image_width", image_width}};
   if (trim_top_db > 0) j["trim_top_db"] = trim_top_db;
+  if (clip_norm != "none") j["clip_norm"] = clip_norm;
   if (fixed_time()) {
     j["time_axis"] = time_axis;
     j["window_frames"] = window_frames;
@@ -152,9 +161,9 @@ LogMelConfig LogMelConfig::from_json(const nlohmann::json& j) {
     else if (name == "image_width") c.image_width = json_to_int(value, "LogMelConfig", name);
     else if (name == "trim_top_db") c.trim_top_db = json_to_double(value, "LogMelConfig", name);
     else if (name == "window_frames") c.window_frames = json_to_int(value, "LogMelConfig", name);
-    else if (name == "time_axis" || name == "fill") {
+    else if (name == "time_axis" || name == "fill" || name == "clip_norm") {
       SER_CHECK(value.is_string(), "LogMelConfig: field '{}' must be a string, got {}", name, value.dump());
-      (name == "fill" ? c.fill : c.time_axis) = value.get<std::string>();
+      (name == "fill" ? c.fill : name == "clip_norm" ? c.clip_norm : c.time_axis) = value.get<std::string>();
     }
     else SER_FAIL("LogMelConfig: unknown field '{}'", name);
   }
@@ -370,8 +379,27 @@ const std::vector<float>& LogMelExtractor::front_end_signal(const std::vector<fl
 
 // (M, T) dB -> (H, W): the bilinear resize of the notebook, or the fixed axis' layout.
 std::vector<float> LogMelExtractor::to_image(const std::vector<float>& db, int64_t frames) const {
+  if (cfg_.clip_norm == "band-mean") {
+    std::vector<float> centred = db;
+    subtract_band_means(centred, cfg_.n_mels, frames);
+    return cfg_.fixed_time() ? lay_out_frames(centred, cfg_.n_mels, frames, cfg_.image_width)
+                             : resize_bilinear(centred, cfg_.n_mels, static_cast<int>(frames), cfg_.image_height,
+                                               cfg_.image_width);
+  }
   if (cfg_.fixed_time()) return lay_out_frames(db, cfg_.n_mels, frames, cfg_.image_width);
   return resize_bilinear(db, cfg_.n_mels, static_cast<int>(frames), cfg_.image_height, cfg_.image_width);
+}
+
+void subtract_band_means(std::vector<float>& db, int m, int64_t t) {
+  SER_CHECK(m >= 1 && t >= 1 && static_cast<int64_t>(db.size()) == m * t,
+            "subtract_band_means: a ({}, {}) array of {} values", m, t, db.size());
+  for (int r = 0; r < m; ++r) {
+    float* row = db.data() + static_cast<int64_t>(r) * t;
+    double sum = 0;
+    for (int64_t c = 0; c < t; ++c) sum += row[c];
+    const auto mean = static_cast<float>(sum / static_cast<double>(t));
+    for (int64_t c = 0; c < t; ++c) row[c] -= mean;
+  }
 }
 
 LogMelStages LogMelExtractor::stages(const std::vector<float>& samples) {

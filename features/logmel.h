@@ -54,14 +54,22 @@ struct LogMelConfig {
   double trim_top_db = 0;   // > 0: trim the ends quieter than the loudest frame by this many dB; 0: no trim
   int window_frames = 0;    // fixed: the network's input width (columns per window), <= image_width
   std::string fill = "tile";  // fixed: how a clip shorter than image_width is filled (tile)
+  // Per-clip normalisation of the dB image: "none", or "band-mean": each mel band minus its
+  // mean over the clip's frames (cepstral mean normalisation's analogue: a fixed microphone
+  // or room colouring, a constant spectral tilt, is a per-band offset and goes away).
+  std::string clip_norm = "none";
 
   // The named front ends: "resize" (the notebook, = LogMelConfig{}) and "fixed" (16 kHz,
   // n_fft 1024, 16 ms hop, 128 mels, ends trimmed at 30 dB, 256-column images of which the
-  // network sees 128-column (2.05 s) windows). Throws listing the names for another.
+  // network sees 128-column (2.05 s) windows), "fixed-cmn" (fixed with clip_norm band-mean).
+  // Throws listing the names for another.
   static LogMelConfig named(const std::string& name);
   bool fixed_time() const { return time_axis == "fixed"; }
   // The width of the network's input: window_frames on the fixed axis, else image_width.
   int network_width() const { return fixed_time() ? window_frames : image_width; }
+  // The range image values lie in: [-top_db, 0] dB, or [-top_db, top_db] with band-mean.
+  float lowest_value() const { return static_cast<float>(-top_db); }
+  float highest_value() const { return clip_norm == "band-mean" ? static_cast<float>(top_db) : 0.0f; }
 
   // Throws ser::Error naming the first invalid field.
   void validate() const;
@@ -100,6 +108,9 @@ struct LogMelStages {
 // A signal without any such frame (all zeros) gives [0, 0). Float64 throughout.
 std::pair<int64_t, int64_t> trim_silence(const std::vector<float>& samples, double top_db, int frame_length = 2048,
                                          int hop_length = 512);
+
+// Each row of an (M, T) array minus its mean over the T columns (float64 sums), in place.
+void subtract_band_means(std::vector<float>& db, int m, int64_t t);
 
 // The fixed axis' layout of an (M, T) dB array into (M, width) columns (see above).
 std::vector<float> lay_out_frames(const std::vector<float>& db, int m, int64_t t, int width);

@@ -79,7 +79,8 @@ void Recipe::validate() const {
   SER_CHECK(label_smoothing >= 0 && label_smoothing < 1, "recipe {}: label smoothing {} must lie in [0, 1)", name,
             label_smoothing);
   parse_sampling(sampling);
-  SER_CHECK(frontend == "resize" || frontend == "fixed", "recipe {}: front end '{}' must be resize or fixed", name,
+  SER_CHECK(frontend == "resize" || frontend == "fixed" || frontend == "fixed-cmn",
+            "recipe {}: front end '{}' must be resize, fixed or fixed-cmn (features::LogMelConfig::named)", name,
             frontend);
 }
 
