@@ -79,8 +79,8 @@ void register_demo(CLI::App& app) {
     topts.recipe.patience = args->epochs;  // the demo always runs every epoch
     topts.cache_dir = (root / "cache").string();
     topts.device = args->device;
-    say("2/4 training ({} recipe, {} epochs, holdout protocol) into {}\n", topts.recipe.name, topts.recipe.epochs,
-        topts.out_dir.string());
+    say("2/4 training ({} recipe, {} epoch{}, holdout protocol) into {}\n", topts.recipe.name, topts.recipe.epochs,
+        topts.recipe.epochs == 1 ? "" : "s", topts.out_dir.string());
     const TrainOutcome outcome = run_training(topts, false);
 
     data::DemoCorpusOptions uopts = copts;

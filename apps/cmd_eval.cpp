@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "apps/model_info.h"
 #include "apps/pipeline.h"
 #include "apps/predict.h"
 #include "apps/report.h"
@@ -85,7 +86,7 @@ void register_eval(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a model on labelled corpora; writes metrics and pictures");
-  cmd->add_option("--model", args->model, "Model file written by `ser train`")->required();
+  cmd->add_option("--model", args->model, "Model file written by `ser train`, or its run folder")->required();
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)")->required();
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
   cmd->add_option("--out", args->out, "Report folder; each evaluation overwrites its report files (default: eval/ beside the model)");
@@ -93,13 +94,14 @@ void register_eval(CLI::App& app) {
   cmd->callback([args] {
     train::LoadedModel loaded = load_model_option(args->model);
     const std::filesystem::path out =
-        args->out.empty() ? std::filesystem::path(args->model).parent_path() / "eval" : std::filesystem::path(args->out);
+        args->out.empty() ? model_file_from_option(args->model).parent_path() / "eval" : std::filesystem::path(args->out);
+    if (args->out.empty()) fmt::print(stderr, "writing report to {} (--out to change)\n", out.string());
     ensure_output_folder(out, "--out");  // before any work: a bad --out fails at once
     std::string class_list;
     for (const auto& n : loaded.info.class_names) class_list += (class_list.empty() ? "" : ",") + n;
     const data::ClassSet classes = data::ClassSet::parse(class_list);
     const data::IndexResult index = index_from_options(args->corpus, classes);
-    print_index_report(index);
+    print_index_report(index, IndexUse::Evaluation);
     SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
     const features::LogMelConfig config = model_feature_config(loaded.info);
     FeatureOptions fopts;

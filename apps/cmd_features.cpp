@@ -39,7 +39,7 @@ void run_features(const Args& a) {
   const std::filesystem::path out = a.out;
   const data::ClassSet classes = data::ClassSet::parse(a.corpus.classes);
   const data::IndexResult index = index_from_options(a.corpus, classes);
-  if (!a.quiet) print_index_report(index);
+  if (!a.quiet) print_index_report(index, IndexUse::Features);
   SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
   ensure_output_folder(out, "--out");
 

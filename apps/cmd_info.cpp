@@ -1,8 +1,13 @@
 // `ser info`: what this build can do and what a run would use (version, CPU threads and
-// libraries, CUDA backend and device, what --device auto picks, the feature cache folder).
+// libraries, CUDA backend and device, what --device auto picks, the feature cache folder);
+// `ser info MODEL` instead describes a model file or run folder (apps/model_info.h).
 #include <fmt/format.h>
 
+#include <memory>
+#include <string>
+
 #include "apps/commands.h"
+#include "apps/model_info.h"
 #include "apps/pipeline.h"
 #include "engine/core/device.h"
 #include "engine/core/version.h"
@@ -13,9 +18,18 @@
 namespace ser::app {
 
 void register_info(CLI::App& app) {
+  auto model = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("info", "Show the build's backends, the CPU threads and GPU a run would use, "
-                                         "and the feature cache folder");
-  cmd->callback([] {
+                                         "and the feature cache folder; or, given a model, what it is");
+  cmd->add_option("model", *model,
+                  "A model file or run folder: show its classes, network, feature parameters, normalisation, "
+                  "clip lengths, and from its run folder the recipe, the data it was trained on, its figures, "
+                  "and a note on the corpora's licences");
+  cmd->callback([model] {
+    if (!model->empty()) {
+      fmt::print("{}", describe_model(*model));
+      return;
+    }
     fmt::print("ser {}\n", kVersion);
     fmt::print("CPU:          {} threads (set SER_CPU_THREADS or --threads to change), OpenBLAS GEMM ({} kernels), "
                "FFTW, {}\n",

@@ -1,7 +1,8 @@
 // `ser predict`: the emotion of audio files, folders of them, and long recordings (a
-// timeline of windows merged into segments), with a trained model file. Output: one table
-// row per segment (file, start, end, emotion, mean probability), or with --json one object
-// per file per line (windows, segments, summary); --plot draws one recording as SVG.
+// timeline of windows merged into segments), with a trained model file. Output: a header
+// line, then one TSV row per segment (file, start, end, emotion, mean probability; empty
+// for silence), or with --json one object per file per line (windows, segments, summary);
+// --plot draws one recording as SVG.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -88,12 +89,16 @@ nlohmann::ordered_json result_json(const FilePrediction& r, const std::vector<st
   return j;
 }
 
-// One row per segment: file, start s, end s, emotion, its mean probability ("-" for silence).
+// The table's header line, printed once before the first row (none when no file gives one).
+constexpr const char* kTableHeader = "file\tstart\tend\temotion\tprobability\n";
+
+// One row per segment: file, start s, end s, emotion, its mean probability (an empty field
+// for silence, which pandas and R read as a missing number).
 void print_rows(const FilePrediction& r, const std::vector<std::string>& names) {
   std::string out;
   for (const Segment& s : r.segments)
     out += fmt::format("{}\t{:.2f}\t{:.2f}\t{}\t{}\n", r.file.string(), s.start, s.end, emotion_of(s.label, names),
-                       s.label < 0 ? std::string("-")
+                       s.label < 0 ? std::string()
                                    : fmt::format("{:.3f}", s.mean_probabilities[static_cast<std::size_t>(s.label)]));
   fmt::print("{}", out);
 }
@@ -132,6 +137,7 @@ void run_predict(const Args& a) {
   const auto& names = loaded.info.class_names;
   int failures = 0;
   bool plotted = false;
+  bool header_printed = false;
   predictor.run(files, [&](FilePrediction& r) {
     if (!r.ok()) {
       fmt::print(stderr, "ser: error: {}: {}\n", r.file.string(), r.error);
@@ -141,8 +147,11 @@ void run_predict(const Args& a) {
     }
     if (a.json)
       fmt::print("{}\n", result_json(r, names, predictor.settings()).dump());
-    else if (r.ok())
+    else if (r.ok()) {
+      if (!header_printed) fmt::print("{}", kTableHeader);
+      header_printed = true;
       print_rows(r, names);
+    }
     std::fflush(stdout);
     if (!a.plot.empty() && r.ok()) {
       const std::string svg = timeline_svg(r, names);
@@ -161,7 +170,8 @@ void register_predict(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "predict", "Label audio files, folders of them, and long recordings (a timeline of segments) with a model");
   cmd->footer(
-      "Output: one row per segment: file, start s, end s, emotion (or silent), mean probability of that emotion.\n"
+      "Output: a header line (file, start, end, emotion, probability), then one tab-separated row per segment: "
+      "file, start s, end s, emotion (or silent), mean probability of that emotion (empty for silent).\n"
       "A file no longer than the clips the model was trained on (95th percentile of their lengths, stored in the "
       "model; 5 s for older model files) is one image, as in training. A longer one is scored in windows of "
       "--window s every --hop s, each one image; windows the silence gate marks are not labelled, and consecutive "
@@ -169,7 +179,7 @@ void register_predict(CLI::App& app) {
       "that of a short file however long the recording or many the files.\n"
       "A file that cannot be decoded is reported on stderr with the reason and the rest go on; the exit status is "
       "1 if any file failed. A progress bar shows on the terminal while the rows go to a file or a pipe.");
-  cmd->add_option("--model", args->model, "Model file written by `ser train` (RUN_DIR/model.safetensors)")->required();
+  cmd->add_option("--model", args->model, "Model file written by `ser train` (RUN_DIR/model.safetensors), or its run folder RUN_DIR")->required();
   cmd->add_option("inputs", args->inputs,
                   "Audio files (any format libsndfile reads) and folders (walked for .wav .flac .ogg .mp3 ... "
                   "files, sorted)");

@@ -166,7 +166,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
   if (cmd.count("--epochs") > 0) {
     SER_CHECK(o.recipe.lr_schedule == "constant" || recipe.epochs == o.recipe.epochs,
               "--epochs cannot change when resuming this run: its one-cycle learning-rate schedule was laid out for "
-              "{} epochs (start a new run for longer training)", o.recipe.epochs);
+              "{} epoch{} (start a new run for longer training)", o.recipe.epochs, o.recipe.epochs == 1 ? "" : "s");
     o.recipe.epochs = recipe.epochs;
   }
   if (cmd.count("--patience") > 0) o.recipe.patience = recipe.patience;
@@ -201,7 +201,8 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--val-speakers", opts->val_speakers,
                   "Speakers that validate (implies --protocol speaker; the rest train): comma-separated ids or "
-                  "ranges, e.g. Actor_17..Actor_20 or ravdess:Actor_17,cremad:1001..1005");
+                  "ranges, e.g. Actor_17..Actor_20 or ravdess:Actor_17,cremad:1001..1005; a renamed corpus's "
+                  "speakers by folder or actor field, e.g. spk15..spk16 or 15..16");
   cmd->add_option("--test-speakers", opts->test_speakers,
                   "Speakers held out for the final test (same form; needs --val-speakers). Without it the final "
                   "report is on the validation speakers");

@@ -39,18 +39,36 @@ void ensure_output_folder(const std::filesystem::path& dir, const std::string& o
             ec ? ec.message() : "a file of that name is in the way");
 }
 
-void print_index_report(const data::IndexResult& index, std::FILE* out) {
+void print_index_report(const data::IndexResult& index, IndexUse use, std::FILE* out) {
   fmt::print(out, "{}", index.summary.table());
   constexpr std::size_t kListed = 10;
   for (std::size_t i = 0; i < index.skipped.size() && i < kListed; ++i)
     fmt::print(out, "  not used: {}: {}\n", index.skipped[i].first.string(), index.skipped[i].second);
   if (index.skipped.size() > kListed)
     fmt::print(out, "  ... and {} more files not used\n", index.skipped.size() - kListed);
+  if (use == IndexUse::Training) return;  // check_classes_have_files says it, as an error
   const auto& counts = index.summary.used_per_class;
-  for (std::size_t c = 0; c < counts.size() && c < index.summary.class_names.size(); ++c)
-    if (counts[c] == 0)
-      fmt::print(out, "warning: class '{}' has no files in these folders: the model can never learn it\n",
-                 index.summary.class_names[c]);
+  for (std::size_t c = 0; c < counts.size() && c < index.summary.class_names.size(); ++c) {
+    if (counts[c] != 0) continue;
+    const std::string& name = index.summary.class_names[c];
+    if (use == IndexUse::Evaluation)
+      fmt::print(out, "no files of class '{}' in this set\n", name);
+    else
+      fmt::print(out, "warning: class '{}' has no files in these folders: a model trained on them can never learn it\n",
+                 name);
+  }
+}
+
+void check_classes_have_files(const data::IndexResult& index, const std::string& classes_option) {
+  std::vector<std::string> empty, present;
+  const auto& counts = index.summary.used_per_class;
+  for (std::size_t c = 0; c < index.summary.class_names.size(); ++c)
+    (c < counts.size() && counts[c] > 0 ? present : empty).push_back(index.summary.class_names[c]);
+  if (empty.empty()) return;
+  SER_FAIL("--classes {}: no training files of class {} in these folders, so the model could never learn {}: pass "
+           "--classes {} (the classes they have), or add folders with files of {}",
+           classes_option, fmt::join(empty, ", "), empty.size() == 1 ? "it" : "them", fmt::join(present, ","),
+           empty.size() == 1 ? "that class" : "those classes");
 }
 
 LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,

@@ -40,9 +40,20 @@ data::IndexResult index_from_options(const CorpusOptions& options, const data::C
 // option, the folder and the reason (say, a file of that name is in the way).
 void ensure_output_folder(const std::filesystem::path& dir, const std::string& option);
 
-// The corpus table, the first files that were not used (with why), and a warning for
-// every class that has no files.
-void print_index_report(const data::IndexResult& index, std::FILE* out = stderr);
+// What an index is for: the line print_index_report gives a class without files.
+enum class IndexUse {
+  Training,    // none: check_classes_have_files refuses the run, naming them
+  Evaluation,  // "no files of class 'X' in this set"
+  Features,    // a warning: a model trained on these images could never learn it
+};
+
+// The corpus table, the first files that were not used (with why), and for `use` a line
+// for every class that has no files.
+void print_index_report(const data::IndexResult& index, IndexUse use, std::FILE* out = stderr);
+
+// Training: throws one line naming every class without files and the --classes value
+// (`classes_option`) that asked for them, with the --classes list the folders do have.
+void check_classes_have_files(const data::IndexResult& index, const std::string& classes_option);
 LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,
                                 const FeatureOptions& options);
 

@@ -15,6 +15,7 @@
 #include <deque>
 #include <thread>
 
+#include "apps/model_info.h"
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
 #include "engine/cpu/softmax_cross_entropy.h"
@@ -391,10 +392,11 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
 // ------------------------------------------------------------------------- model file
 
 train::LoadedModel load_model_option(const fs::path& model_file, Device device) {
+  const fs::path file = model_file_from_option(model_file);  // a run folder: its model.safetensors
   try {
-    return train::load_model(model_file, device);
+    return train::load_model(file, device);
   } catch (const Error& e) {
-    throw Error(e.message() + " (--model takes the model.safetensors that `ser train` writes in its run folder)");
+    throw Error(e.message() + " (--model takes a run folder of `ser train` or the model.safetensors it writes there)");
   }
 }
 

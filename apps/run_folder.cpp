@@ -70,7 +70,7 @@ std::string describe_run(const fs::path& dir) {
     }
   }
   if (done >= 0 && planned > 0) return fmt::format("epoch {} of {}", done, planned);
-  if (done >= 0) return fmt::format("{} epochs done", done);
+  if (done >= 0) return fmt::format("{} epoch{} done", done, done == 1 ? "" : "s");
   if (planned > 0) return fmt::format("no epoch finished yet, {} planned", planned);
   return present(dir / "model.safetensors") ? "a model file" : "an unreadable checkpoint";
 }

@@ -303,10 +303,11 @@ std::string nothing_left(const train::TrainState& state, const TrainOptions& o, 
       state.stopped_early
           ? fmt::format("run stopped early at epoch {} (best {}, patience {})", state.epochs_done, state.best_epoch,
                         state.epochs_without_improvement)
-          : fmt::format("run finished all {} epochs (best {})", state.epochs_done, state.best_epoch);
+          : fmt::format("run finished {} {} epoch{} (best {})", state.epochs_done == 1 ? "its" : "all", state.epochs_done,
+                        state.epochs_done == 1 ? "" : "s", state.best_epoch);
   if (pass.empty())
-    return fmt::format("{}: nothing to do; its one-cycle learning-rate schedule ended with its {} epochs (start a "
-                       "new run to train longer)", head, o.recipe.epochs);
+    return fmt::format("{}: nothing to do; its one-cycle learning-rate schedule ended with its {} epoch{} (start a "
+                       "new run to train longer)", head, o.recipe.epochs, o.recipe.epochs == 1 ? "" : "s");
   return fmt::format("{}: nothing to do; pass {} to continue (`ser train --resume {} ...`)", head,
                      fmt::join(pass, " and "), run.string());
 }
@@ -340,7 +341,8 @@ std::string stop_reason(const train::TrainState& state, const train::Recipe& rec
   if (state.stopped_early)
     return fmt::format("stopped early at epoch {} (best {}, patience {}); {}", state.epochs_done, state.best_epoch,
                        state.epochs_without_improvement, kept);
-  return fmt::format("finished {} epochs (best {}); {}", state.epochs_done, state.best_epoch, kept);
+  return fmt::format("finished {} epoch{} (best {}); {}", state.epochs_done, state.epochs_done == 1 ? "" : "s",
+                     state.best_epoch, kept);
 }
 
 TrainOutcome existing_outcome(const fs::path& run, std::string why) {
@@ -443,8 +445,9 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
 
   // 1. Corpora -> manifest (a resumed run's must match the one it recorded).
   const data::IndexResult index = index_from_options(options.corpus, classes);
-  if (options.progress) print_index_report(index);
+  if (options.progress) print_index_report(index, IndexUse::Training);
   SER_CHECK(!index.entries.empty(), "no usable audio files found under {}", fmt::join(options.corpus.data_dirs, ", "));
+  check_classes_have_files(index, options.corpus.classes);
   if (from_checkpoint) check_corpus_unchanged(run, index.entries);
 
   // 2. Features.

@@ -197,14 +197,65 @@ void expand_range(const std::string& item, std::size_t dots, std::vector<std::st
     out.push_back(fmt::format("{}{:0{}d}", prefix, n, static_cast<int>(from_digits.size())));
 }
 
-std::string speaker_sample(const std::set<std::string>& speakers) {
-  std::string out;
-  std::size_t shown = 0;
-  for (const auto& s : speakers) {
-    if (shown++ == 8) return out + fmt::format(", ... ({} in all)", speakers.size());
-    out += (out.empty() ? "" : ", ") + s;
+// The ids a speaker answers to: every run of consecutive ':'-separated parts of its id
+// except the corpus name alone. "renamed:spk15:15" -> renamed:spk15:15, renamed:spk15,
+// spk15:15, spk15, 15 (lower-cased).
+std::vector<std::string> speaker_forms(const std::string& speaker) {
+  std::vector<std::string> parts;
+  const std::string s = lowercase(speaker);
+  for (std::size_t start = 0;;) {
+    const std::size_t colon = s.find(':', start);
+    parts.push_back(s.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
   }
-  return out;
+  std::vector<std::string> forms;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    std::string run;
+    for (std::size_t j = i; j < parts.size(); ++j) {
+      run += (j > i ? ":" : "") + parts[j];
+      if (!(i == 0 && j == 0 && parts.size() > 1)) forms.push_back(run);
+    }
+  }
+  return forms;
+}
+
+// Levenshtein distance (insertions, deletions, substitutions of one character).
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+constexpr std::size_t kListAllSpeakers = 30;  // up to this many, an error lists every speaker
+constexpr std::size_t kClosestPerId = 5;      // beyond, the closest this many to each id asked for
+
+// The speakers an error about the unmatched ids `missing` shows: all of them when there are
+// at most kListAllSpeakers, else those closest (edit distance to any of their forms) to
+// each id asked for.
+std::string speakers_for_error(const std::set<std::string>& speakers, const std::vector<std::string>& missing) {
+  if (speakers.size() <= kListAllSpeakers) return fmt::format("its speakers: {}", fmt::join(speakers, ", "));
+  std::set<std::string> shown;
+  for (const std::string& item : missing) {
+    std::vector<std::pair<std::size_t, std::string>> ranked;
+    for (const std::string& s : speakers) {
+      std::size_t best = std::string::npos;
+      for (const std::string& form : speaker_forms(s)) best = std::min(best, edit_distance(lowercase(item), form));
+      ranked.emplace_back(best, s);
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (std::size_t k = 0; k < ranked.size() && k < kClosestPerId; ++k) shown.insert(ranked[k].second);
+  }
+  return fmt::format("the closest of its {} speakers: {}", speakers.size(), fmt::join(shown, ", "));
 }
 
 }  // namespace
@@ -227,27 +278,29 @@ std::vector<std::string> parse_speaker_list(const std::string& text) {
 }
 
 bool speaker_matches(const std::string& item, const std::string& speaker) {
-  const std::string a = lowercase(item), s = lowercase(speaker);
-  if (a == s) return true;
-  const std::size_t colon = s.find(':');
-  return colon != std::string::npos && a == s.substr(colon + 1);
+  const std::string a = lowercase(item);
+  for (const std::string& form : speaker_forms(speaker))
+    if (a == form) return true;
+  return false;
 }
 
 Split named_speaker_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
                           const std::vector<std::string>& test) {
   std::set<std::string> speakers;
   for (const auto& e : entries) speakers.insert(e.speaker);
+  std::map<std::string, std::vector<std::string>> speakers_of_form;  // lower-case form -> speakers (speaker_matches)
+  for (const auto& s : speakers)
+    for (const auto& form : speaker_forms(s)) speakers_of_form[form].push_back(s);
   auto matched = [&](const std::vector<std::string>& items, const char* option) {
     std::set<std::string> chosen;
     std::vector<std::string> missing;
     for (const auto& item : items) {
-      bool any = false;
-      for (const auto& s : speakers)
-        if (speaker_matches(item, s)) chosen.insert(s), any = true;
-      if (!any) missing.push_back(item);
+      const auto it = speakers_of_form.find(lowercase(item));
+      if (it == speakers_of_form.end()) missing.push_back(item);
+      else chosen.insert(it->second.begin(), it->second.end());
     }
-    SER_CHECK(missing.empty(), "{}: no speaker {} in the corpus (its speakers: {})", option, fmt::join(missing, ", "),
-              speaker_sample(speakers));
+    SER_CHECK(missing.empty(), "{}: no speaker {} in the corpus ({})", option, fmt::join(missing, ", "),
+              speakers_for_error(speakers, missing));
     return chosen;
   };
   const std::set<std::string> val = matched(validation, "--val-speakers"), tst = matched(test, "--test-speakers");

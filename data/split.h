@@ -42,13 +42,16 @@ Split make_split(const std::vector<ManifestEntry>& entries, Protocol protocol, u
 std::vector<std::string> parse_speaker_list(const std::string& text);
 
 // True when speaker id `item` (from parse_speaker_list) names the manifest speaker
-// `speaker` ("ravdess:Actor_17"): equal to it, or to the part after its corpus prefix;
-// case-insensitive.
+// `speaker`: equal, case-insensitively, to any run of consecutive ':'-separated parts of
+// its id other than the corpus name alone. "ravdess:Actor_17" answers to itself and
+// "Actor_17"; a renamed corpus's "renamed:spk15:15" (folder spk15, actor field 15) also to
+// "spk15", "15", "spk15:15" and "renamed:spk15", so "spk15..spk16" and "15..16" name it.
 bool speaker_matches(const std::string& item, const std::string& speaker);
 
 // Entries of the `validation` speakers to validation, of the `test` speakers to test, the
-// rest to train (each part sorted). Throws ser::Error, naming the items and the speakers
-// the manifest has, for an id that matches no speaker, or a speaker named in both lists.
+// rest to train (each part sorted). Throws ser::Error for a speaker named in both lists, or
+// for an id that matches no speaker, naming the ids and the manifest's speakers: all of
+// them up to 30, else the 5 closest (edit distance) to each id asked for.
 Split named_speaker_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
                           const std::vector<std::string>& test);
 

@@ -3,7 +3,10 @@
 // list parsing with ranges, matching with and without the corpus prefix, and the errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+
+#include <fmt/format.h>
 
 #include "data/audio_files.h"
 #include "data/index.h"
@@ -105,6 +108,58 @@ TEST_CASE("speakers: lists, ranges with and without the prefix, zero padding kep
   CHECK(speaker_matches("ravdess:Actor_17", "ravdess:Actor_17"));
   CHECK_FALSE(speaker_matches("savee:Actor_17", "ravdess:Actor_17"));
   CHECK_FALSE(speaker_matches("Actor_1", "ravdess:Actor_17"));
+}
+
+TEST_CASE("speakers: a renamed corpus's ids answer to their folder and their actor field, ranges included") {
+  // Folders spk10..spk19 of hand-renamed files, actor field = the folder's number.
+  std::vector<std::string> speakers;
+  for (int n = 10; n < 20; ++n) {
+    const auto m = match_renamed(fs::path("spk" + std::to_string(n)) / ("03-01-05-01-01-01-" + std::to_string(n) + ".wav"));
+    REQUIRE(m);
+    speakers.push_back(m->speaker);
+  }
+  CHECK(speakers[5] == "renamed:spk15:15");
+  for (const char* form : {"spk15", "SPK15", "15", "spk15:15", "renamed:spk15", "renamed:spk15:15"})
+    CHECK_MESSAGE(speaker_matches(form, "renamed:spk15:15"), form);
+  for (const char* form : {"renamed", "spk1", "5", "pk15", "ravdess:spk15", "spk15:16"})
+    CHECK_FALSE_MESSAGE(speaker_matches(form, "renamed:spk15:15"), form);
+  const auto entries = entries_of(speakers);
+  for (const char* list : {"spk15..spk16", "15..16", "spk15..16", "renamed:spk15..renamed:spk16"}) {
+    CAPTURE(list);
+    const Split s = named_speaker_split(entries, parse_speaker_list(list), {});
+    CHECK(s.validation == std::vector<int64_t>{5, 6});
+    CHECK(s.train.size() == 8);
+  }
+}
+
+TEST_CASE("speakers: an id that matches none lists every speaker up to 30, else the closest to the ids asked for") {
+  std::vector<std::string> ten;
+  for (int n = 10; n < 20; ++n) ten.push_back(fmt::format("renamed:spk{}:{}", n, n));
+  try {
+    named_speaker_split(entries_of(ten), parse_speaker_list("spk25"), {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    CAPTURE(what);
+    CHECK(what.find("--val-speakers: no speaker spk25 in the corpus (its speakers: ") != std::string::npos);
+    for (const auto& s : ten) CHECK_MESSAGE(what.find(s) != std::string::npos, s);  // all ten, none hidden
+    CHECK(what.find("...") == std::string::npos);
+  }
+  std::vector<std::string> many;
+  for (int n = 1; n <= 40; ++n) many.push_back(fmt::format("ravdess:Actor_{:02d}", n));
+  try {
+    named_speaker_split(entries_of(many), parse_speaker_list("Actor_01"), parse_speaker_list("Actr_37,Actor_99"));
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    CAPTURE(what);
+    CHECK(what.find("--test-speakers: no speaker Actr_37, Actor_99 in the corpus (the closest of its 40 speakers: ") !=
+          std::string::npos);
+    CHECK(what.find("ravdess:Actor_37") != std::string::npos);  // one letter from Actr_37
+    CHECK(what.find("ravdess:Actor_09") != std::string::npos);  // one digit from Actor_99
+    CHECK(what.find("ravdess:Actor_21") == std::string::npos);  // far from both: left out
+    CHECK(std::count(what.begin(), what.end(), ',') <= 11);     // 5 per id asked for, at most
+  }
 }
 
 TEST_CASE("split: named speakers go to validation and test, the rest train") {

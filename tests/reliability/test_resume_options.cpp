@@ -38,6 +38,7 @@ TEST_CASE("--resume RUN --epochs N extends a finished run; experiment options ca
   CAPTURE(first.output);
   REQUIRE(first.status == 0);
   REQUIRE(epochs_done(run / "checkpoint.safetensors") == 1);
+  CHECK(first.output.find("finished 1 epoch (best 1); ") != std::string::npos);  // not "1 epochs"
 
   const auto checkpoint_before = read_file_bytes(run / "checkpoint.safetensors");
   const test::RunResult refused =
@@ -74,12 +75,13 @@ TEST_CASE("--resume of a one-cycle run: --epochs is refused (the schedule is lai
       test::run_ser({"train", "--quiet", "--resume", run.string(), "--epochs", "2"}, dir.path() / "refused.log");
   CAPTURE(refused.output);
   CHECK(refused.status == 1);
-  CHECK(refused.output.find("one-cycle learning-rate schedule was laid out for 1 epochs") != std::string::npos);
+  CHECK(refused.output.find("one-cycle learning-rate schedule was laid out for 1 epoch (") != std::string::npos);
   CHECK(read_file_bytes(run / "checkpoint.safetensors") == checkpoint_before);
   const test::RunResult done = test::run_ser({"train", "--quiet", "--resume", run.string()}, dir.path() / "done.log");
   CAPTURE(done.output);
   CHECK(done.status == 0);
   CHECK(done.output.find("start a new run to train longer") != std::string::npos);
+  CHECK(done.output.find("ended with its 1 epoch (") != std::string::npos);
   CHECK(read_file_bytes(run / "checkpoint.safetensors") == checkpoint_before);
 }
 

@@ -193,7 +193,7 @@ TEST_CASE("--resume: nothing to do is said and changes nothing; a larger --patie
     const test::RunResult r = test::run_ser(resume, f.dir / "done.log");
     CAPTURE(r.output);
     CHECK(r.status == 0);
-    CHECK(contains(r.output, "run finished all 1 epochs"));
+    CHECK(contains(r.output, "run finished its 1 epoch (best 1)"));
     CHECK(contains(r.output, "--epochs N larger than 1"));
     CHECK(snapshot(f.run) == before);
   }
