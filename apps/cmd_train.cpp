@@ -22,7 +22,7 @@ namespace {
 struct RecipeArgs {
   std::string recipe = train::Recipe::default_name();
   int epochs = 0, batch = 0, patience = 0;
-  double lr = 0, weight_decay = 0, label_smoothing = 0;
+  double lr = 0, weight_decay = 0, label_smoothing = 0, short_crops = 0;
   std::string lr_schedule, augment, sampling, keep, head, frontend;
 };
 
@@ -57,6 +57,7 @@ train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
   if (given("--keep")) r.keep = a.keep;
   if (given("--head")) r.architecture.head = a.head;
   if (given("--frontend")) r.frontend = a.frontend;
+  if (given("--short-crops")) r.short_crops = a.short_crops;
   r.validate();
   return r;
 }
@@ -64,10 +65,10 @@ train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
 void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
   const std::string from_recipe = " (default: the recipe's)";
   cmd.add_option("--recipe", a.recipe,
-                 "How to train: general (the default: robust's network and optimiser on 16 ms frames with trimmed "
-                 "ends, random 2 s crops and windows averaged, every corpus and class sampled equally; chosen across "
-                 "corpora, docs/RECIPES.md), robust (global-average-pooling head, AdamW with a one-cycle schedule, "
-                 "SpecAugment masks and time shifts, label smoothing, on the notebook's whole-clip images), "
+                 "How to train: robust (the default: global-average-pooling head, AdamW with a one-cycle schedule, "
+                 "SpecAugment masks and time shifts, label smoothing, on the notebook's whole-clip images; chosen on "
+                 "unseen speakers, docs/RECIPES.md), general (robust's network and optimiser on 16 ms frames with "
+                 "trimmed ends, random 2 s crops and windows averaged, every corpus and class sampled equally), "
                  "seed (the Keras notebook exactly), or a recipe .json file (a run.json's \"recipe\"). The "
                  "options below override single fields")
       ->capture_default_str();
@@ -98,6 +99,10 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
                  "averaged in evaluation) or fixed-cmn (fixed, each mel band minus its mean over the clip)" +
                      from_recipe)
       ->check(CLI::IsMember({"resize", "fixed", "fixed-cmn"}));
+  cmd.add_option("--short-crops", a.short_crops,
+                 "Fixed time axis: the share of training crops cut to 1/3..1 of the window and tiled, as the front "
+                 "end tiles a short clip" + from_recipe)
+      ->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--keep", a.keep,
                  "Which weights the run ends with: best (highest validation accuracy) or last (final epoch)" +
                      from_recipe)
@@ -145,7 +150,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
   // Options that define the experiment cannot change under a resumed run.
   for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
                             "--classes", "--val-speakers", "--test-speakers", "--val-corpus", "--test-corpus", "--lr-schedule", "--weight-decay",
-                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--force"})
+                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--short-crops", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
               "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)", fixed,
               resume);

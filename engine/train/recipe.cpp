@@ -38,8 +38,8 @@ Recipe robust_recipe() {
   return r;
 }
 
-// Chosen across corpora (docs/RECIPES.md "Across corpora"): robust's network, optimiser and
-// masks on the fixed time axis, every corpus and class drawn equally often.
+// Robust's network, optimiser and masks on the fixed time axis, every corpus and class drawn
+// equally often (docs/RECIPES.md "Across corpora" has its figures).
 Recipe general_recipe() {
   Recipe r = robust_recipe();
   r.name = "general";
@@ -61,7 +61,7 @@ Recipe Recipe::named(const std::string& name) {
   if (name == "seed") return seed_recipe();
   if (name == "robust") return robust_recipe();
   if (name == "general") return general_recipe();
-  SER_FAIL("unknown recipe '{}': expected one of general (the default), robust (whole-clip images), seed (the "
+  SER_FAIL("unknown recipe '{}': expected one of robust (the default), general (fixed time axis), seed (the "
            "notebook)", name);
 }
 
@@ -79,6 +79,7 @@ void Recipe::validate() const {
   SER_CHECK(label_smoothing >= 0 && label_smoothing < 1, "recipe {}: label smoothing {} must lie in [0, 1)", name,
             label_smoothing);
   parse_sampling(sampling);
+  SER_CHECK(short_crops >= 0 && short_crops <= 1, "recipe {}: short_crops {} must lie in [0, 1]", name, short_crops);
   SER_CHECK(frontend == "resize" || frontend == "fixed" || frontend == "fixed-cmn",
             "recipe {}: front end '{}' must be resize, fixed or fixed-cmn (features::LogMelConfig::named)", name,
             frontend);
@@ -105,6 +106,7 @@ TrainConfig Recipe::train_config() const {
   c.sampling = parse_sampling(sampling);
   c.augment = augment;
   c.label_smoothing = label_smoothing;
+  c.short_crops = short_crops;
   c.keep_best = keep == "best";
   return c;
 }
@@ -113,7 +115,8 @@ bool Recipe::operator==(const Recipe& o) const {
   return name == o.name && architecture == o.architecture && lr == o.lr && weight_decay == o.weight_decay &&
          lr_schedule == o.lr_schedule && warmup == o.warmup && epochs == o.epochs && batch == o.batch &&
          patience == o.patience && keep == o.keep && augment == o.augment && label_smoothing == o.label_smoothing &&
-         sampling == o.sampling && frontend == o.frontend;
+         sampling == o.sampling && frontend == o.frontend &&
+         short_crops == o.short_crops;
 }
 
 void to_json(nlohmann::json& j, const Recipe& r) {
@@ -131,6 +134,7 @@ void to_json(nlohmann::json& j, const Recipe& r) {
        {"label_smoothing", r.label_smoothing},
        {"sampling", r.sampling}};
   if (r.frontend != "resize") j["frontend"] = r.frontend;  // absent = resize: the seed's run.json as before
+  if (r.short_crops > 0) j["short_crops"] = r.short_crops;
 }
 
 void from_json(const nlohmann::json& j, Recipe& r) {
@@ -157,6 +161,7 @@ void from_json(const nlohmann::json& j, Recipe& r) {
   r.label_smoothing = json_to_double(field("label_smoothing"), "recipe", "label_smoothing");
   r.sampling = text("sampling");
   r.frontend = j.contains("frontend") ? text("frontend") : std::string("resize");
+  r.short_crops = j.contains("short_crops") ? json_to_double(j.at("short_crops"), "recipe", "short_crops") : 0.0;
   r.validate();
 }
 

@@ -29,17 +29,25 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One random crop offset per epoch position, uniform in [0, width - window], from one
-// Generator stream (drawn after the order and the augmentation plan).
-std::vector<int64_t> draw_crop_offsets(Generator& generator, int64_t count, int64_t width, int64_t window) {
+// One random crop per epoch position from one Generator stream (drawn after the order and
+// the augmentation plan): with probability short_crops a period L uniform in
+// [window / 3, window] (else L = window), and an offset uniform in [0, width - L].
+std::vector<Crop> draw_crops(Generator& generator, int64_t count, int64_t width, int64_t window, double short_crops) {
   const uint64_t stream = generator.next_stream();
-  std::vector<int64_t> offsets(static_cast<std::size_t>(count));
-  const int64_t choices = width - window + 1;
+  std::vector<Crop> crops(static_cast<std::size_t>(count));
+  auto uniform_int = [&](uint64_t index, int64_t lo, int64_t hi) {  // in [lo, hi]
+    const auto draw = static_cast<int64_t>(philox_uniform_at(generator.seed(), stream, index) * (hi - lo + 1));
+    return lo + std::min(draw, hi - lo);
+  };
   for (int64_t i = 0; i < count; ++i) {
-    const auto draw = static_cast<int64_t>(philox_uniform_at(generator.seed(), stream, static_cast<uint64_t>(i)) * choices);
-    offsets[static_cast<std::size_t>(i)] = std::min(draw, choices - 1);
+    Crop& c = crops[static_cast<std::size_t>(i)];
+    const auto k = static_cast<uint64_t>(i) * 3;
+    c.period = window;
+    if (short_crops > 0 && philox_uniform_at(generator.seed(), stream, k + 1) < short_crops)
+      c.period = uniform_int(k + 2, std::max<int64_t>(1, window / 3), window);
+    c.offset = uniform_int(k, 0, width - c.period);
   }
-  return offsets;
+  return crops;
 }
 
 }  // namespace
@@ -54,19 +62,29 @@ std::vector<int64_t> window_offsets(int64_t width, int64_t window) {
 }
 
 void crop_columns(const Tensor& x, const std::vector<int64_t>& offsets, int64_t window, Tensor& out) {
+  std::vector<Crop> crops;
+  for (int64_t o : offsets) crops.push_back({o, window});
+  crop_columns(x, crops, window, out);
+}
+
+void crop_columns(const Tensor& x, const std::vector<Crop>& crops, int64_t window, Tensor& out) {
   const Shape& s = x.shape();  // (N, C, H, W)
-  SER_CHECK(x.is_cpu() && x.rank() == 4 && static_cast<int64_t>(offsets.size()) == s[0],
+  SER_CHECK(x.is_cpu() && x.rank() == 4 && static_cast<int64_t>(crops.size()) == s[0],
             "crop_columns: needs a CPU (N, C, H, W) tensor and one offset per image, got {} and {} offsets",
-            s.str(), offsets.size());
+            s.str(), crops.size());
   const Shape want{s[0], s[1], s[2], window};
   if (out.shape() != want || !out.is_cpu()) out = Tensor(want);
   const int64_t rows = s[1] * s[2], width = s[3];
   for (int64_t n = 0; n < s[0]; ++n) {
-    const int64_t o = offsets[static_cast<std::size_t>(n)];
-    SER_CHECK(o >= 0 && o + window <= width, "crop_columns: offset {} of image {} leaves [0, {})", o, n, width);
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(out.data() + (n * rows + r) * window, x.data() + (n * rows + r) * width + o,
-                  static_cast<std::size_t>(window) * sizeof(float));
+    const auto [o, period] = crops[static_cast<std::size_t>(n)];
+    SER_CHECK(period >= 1 && period <= window && o >= 0 && o + period <= width,
+              "crop_columns: crop [{}, {} + {}) of image {} leaves [0, {})", o, o, period, n, width);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = x.data() + (n * rows + r) * width + o;
+      float* dst = out.data() + (n * rows + r) * window;
+      for (int64_t c = 0; c < window; c += period)
+        std::memcpy(dst + c, src, static_cast<std::size_t>(std::min(period, window - c)) * sizeof(float));
+    }
   }
 }
 
@@ -165,8 +183,8 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
                               config_.augment)
           : std::vector<cpu::SampleAugment>{};
   const bool crops = image[3] > window;
-  const std::vector<int64_t> crop_offsets = crops ? draw_crop_offsets(generator_, n, image[3], window)
-                                                  : std::vector<int64_t>{};
+  const std::vector<Crop> crop_plan =
+      crops ? draw_crops(generator_, n, image[3], window, config_.short_crops) : std::vector<Crop>{};
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
   std::optional<ProgressBar> bar;
   // A live bar on a terminal; in logs the one summary line per epoch (fit) is enough.
@@ -181,8 +199,7 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
     const int64_t count = std::min<int64_t>(config_.batch, n - begin);
     if (crops) {
       gather_batch(train, order, begin, count, gathered, y);
-      crop_columns(gathered, std::vector<int64_t>(crop_offsets.begin() + begin, crop_offsets.begin() + begin + count),
-                   window, x);
+      crop_columns(gathered, std::vector<Crop>(crop_plan.begin() + begin, crop_plan.begin() + begin + count), window, x);
     } else {
       gather_batch(train, order, begin, count, x, y);
     }

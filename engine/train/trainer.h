@@ -34,6 +34,7 @@ struct TrainConfig {
   Sampling sampling = Sampling::Shuffle;  // the epoch's order
   AugmentConfig augment;                  // applied to each training batch (augment_plan.h)
   double label_smoothing = 0.0;           // soft targets (with mixup: cpu::softmax_cross_entropy_soft)
+  double short_crops = 0.0;  // images wider than the network: the share of crops with a short period (Crop)
   bool keep_best = true;  // true: the best validation epoch's weights are the result; false: the last epoch's
   // Whether a step needs soft targets rather than hard labels.
   bool soft_targets() const { return label_smoothing > 0.0 || augment.mixes(); }
@@ -93,6 +94,13 @@ class Trainer {
 std::vector<int64_t> window_offsets(int64_t width, int64_t window);
 // Columns [offset[n], offset[n] + window) of each image n of x (N, C, H, W) -> (N, C, H, window).
 void crop_columns(const Tensor& x, const std::vector<int64_t>& offsets, int64_t window, Tensor& out);
+// A training crop: columns [offset, offset + period) repeated to fill the window (period =
+// window: a plain crop). Short periods show the network what a short clip tiled by the
+// front end looks like (a 1 s word fills a 2 s window twice).
+struct Crop {
+  int64_t offset = 0, period = 0;
+};
+void crop_columns(const Tensor& x, const std::vector<Crop>& crops, int64_t window, Tensor& out);
 // Eval-mode logits (N, classes) of x (N, C, H, W >= the network's width), averaged over the
 // windows of window_offsets (one window, the plain forward pass, when W is the network's).
 std::vector<float> forward_windowed(nn::Model& model, const Tensor& x);

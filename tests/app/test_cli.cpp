@@ -165,7 +165,7 @@ TEST_CASE("ser train: recipe options are checked before any work, each a one-lin
     std::string args, expected;
   };
   const std::vector<Case> cases{
-      {"--recipe nonsense", "unknown recipe 'nonsense': expected one of robust (the default), seed"},
+      {"--recipe nonsense", "unknown recipe 'nonsense': expected one of robust (the default), general (fixed time axis), seed"},
       {"--recipe " + (dir.path() / "missing.json").string(), "missing.json: cannot open the file"},
       {"--augment shift", "--augment item 'shift': expected KEY=VALUE"},
       {"--augment time-masks=2", "--augment item 'time-masks=2': expected COUNTxMAXWIDTH"},
@@ -173,7 +173,7 @@ TEST_CASE("ser train: recipe options are checked before any work, each a one-lin
       {"--augment wobble=3", "unknown key 'wobble'"},
       {"--augment time-masks=2x100", "mask widths must lie in [0, half the image]"},
       {"--lr-schedule linear", "--lr-schedule: linear not in {constant,onecycle}"},
-      {"--sampling weighted", "--sampling: weighted not in {shuffle,balanced}"},
+      {"--sampling weighted", "--sampling: weighted not in {shuffle,balanced,corpus-balanced}"},
       {"--val-speakers Actor_20..Actor_17", "runs backwards"},
       {"--test-speakers Actor_21", "--test-speakers needs --val-speakers too"},
       {"--protocol holdout --val-speakers Actor_17", "cannot be combined with --protocol holdout"},

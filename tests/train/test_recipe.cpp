@@ -594,8 +594,8 @@ TEST_CASE("a run with every recipe feature (augment, mixup, smoothing, balanced,
 
 namespace ser::train {
 TEST_SUITE("train") {
-TEST_CASE("Recipe::named(\"general\"), the default: robust's network and optimiser on the fixed time axis, corpus x class sampling") {
-  CHECK(std::string(Recipe::default_name()) == "general");
+TEST_CASE("Recipe::named(\"general\"): robust's network and optimiser on the fixed time axis, corpus x class sampling") {
+  CHECK(std::string(Recipe::default_name()) == "robust");
   const Recipe g = Recipe::named("general");
   Recipe r = Recipe::named("robust");
   CHECK(g.frontend == "fixed");

@@ -46,8 +46,8 @@ TEST_CASE("crop_columns copies columns [offset, offset + window) of every row of
   for (int n = 0; n < 2; ++n)
     for (int r = 0; r < 3; ++r)
       for (int c = 0; c < 2; ++c) CHECK(out.at(n, 0, r, c) == x.at(n, 0, r, c + (n == 0 ? 1 : 4)));
-  CHECK_THROWS_AS(crop_columns(x, {5, 0}, 2, out), Error);  // 5 + 2 > 6
-  CHECK_THROWS_AS(crop_columns(x, {0}, 2, out), Error);     // one offset for two images
+  CHECK_THROWS_AS(crop_columns(x, std::vector<int64_t>{5, 0}, 2, out), Error);  // 5 + 2 > 6
+  CHECK_THROWS_AS(crop_columns(x, std::vector<int64_t>{0}, 2, out), Error);  // one offset for two images
 }
 
 TEST_CASE("forward_windowed: the mean of the windows' eval logits; the plain forward pass at the network width") {
