@@ -19,6 +19,7 @@
 #include "data/demo_corpus.h"
 #include "data/manifest.h"
 #include "engine/train/recipe.h"
+#include "support/ser_process.h"
 #include "support/temp_dir.h"
 
 using namespace ser;
@@ -26,33 +27,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-fs::path ser_binary() {
-  const char* build = std::getenv("SER_BUILD_DIR");
-  return fs::path(build && *build ? build : SER_BINARY_DIR) / "apps" / "ser";
-}
-
-// Runs the binary with stdout and stderr apart (stderr through a file in `scratch`).
-Result run(const std::string& args, const fs::path& scratch) {
-  const fs::path err = scratch / "stderr.txt";
-  const std::string cmd = ser_binary().string() + " " + args + " 2>" + err.string();
-  Result r{-1, {}, {}};
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  return r;
-}
+using Result = test::ProcessResult;
+Result run(const std::string& args, const fs::path& scratch) { return test::run_ser_process(args, scratch); }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
