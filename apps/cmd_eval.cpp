@@ -1,5 +1,7 @@
 // `ser eval`: evaluate a saved model on labelled corpora and write a report; the corpus
 // streams through in chunks (memory: one chunk's images and one batch's activations).
+// --perturb repeats the evaluation with every file under named conditions
+// (features::apply_perturbation) and adds one row per condition to the report.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "engine/io/file.h"
 #include "engine/metrics.h"
 #include "engine/train/checkpoint.h"
+#include "features/wave_augment.h"
 
 namespace ser::app {
 namespace {
@@ -69,6 +72,54 @@ void write_eval_predictions(const std::filesystem::path& path, const Predicted& 
   write_file_atomically(path, out.data(), out.size());
 }
 
+// The --perturb value: "all" or a comma list of perturbation_names(), in the order given.
+std::vector<std::string> parse_perturb_list(const std::string& value) {
+  const std::vector<std::string> known = features::perturbation_names();
+  if (value == "all") return known;
+  std::string names;
+  for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (begin <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', begin), value.size());
+    const std::string name = value.substr(begin, comma - begin);
+    SER_CHECK(std::find(known.begin(), known.end(), name) != known.end(),
+              "--perturb: unknown condition '{}' (conditions: {}, or all)", name, names);
+    SER_CHECK(std::find(out.begin(), out.end(), name) == out.end(), "--perturb: '{}' is given twice", name);
+    out.push_back(name);
+    begin = comma + 1;
+  }
+  return out;
+}
+
+std::vector<std::size_t> all_rows(std::size_t n) {
+  std::vector<std::size_t> rows(n);
+  for (std::size_t i = 0; i < n; ++i) rows[i] = i;
+  return rows;
+}
+
+// One row per condition: the same files, each perturbed before its log-mel (no cache).
+Breakdown perturbation_breakdown(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
+                                 const features::LogMelConfig& config, const FeatureOptions& fopts,
+                                 const std::vector<std::string>& conditions, const Predicted& clean,
+                                 const std::vector<std::string>& class_names) {
+  Breakdown b{"perturbations", "Perturbation", {}};
+  for (const std::string& name : conditions) {
+    fmt::print(stderr, "condition {}\n", name);
+    FeatureOptions perturbed = fopts;
+    if (name != "clean")
+      perturbed.waveform_transform = [name](const std::vector<float>& x, int sample_rate) {
+        return features::apply_perturbation(name, x, sample_rate);
+      };
+    const Predicted p = name == "clean" ? clean : predict_labelled(loaded, entries, config, perturbed);
+    for (const auto& [path, why] : p.failures)
+      fmt::print(stderr, "skipped {} under {}: {}\n", path.string(), name, why);
+    if (p.truth.empty()) continue;
+    b.rows.push_back(breakdown_row(name, p.truth, p.probabilities, all_rows(p.truth.size()), class_names));
+  }
+  return b;
+}
+
 std::vector<std::string> corpus_of(const std::vector<data::ManifestEntry>& entries) {
   std::vector<std::string> out;
   for (const auto& e : entries) out.push_back(e.corpus);
@@ -83,6 +134,7 @@ void register_eval(CLI::App& app) {
     CorpusOptions corpus;
     std::string out;
     std::string cache;
+    std::string perturb;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a model on labelled corpora; writes metrics and pictures");
@@ -91,7 +143,17 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
   cmd->add_option("--out", args->out, "Report folder; each evaluation overwrites its report files (default: eval/ beside the model)");
   cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables)");
+  cmd->add_option("--perturb", args->perturb,
+                  "Also evaluate every file under these conditions, one report row each: 'all' or a comma list of " +
+                      [] {
+                        std::string names;
+                        for (const auto& k : features::perturbation_names()) names += (names.empty() ? "" : ",") + k;
+                        return names;
+                      }() +
+                      " (fixed settings, docs/RECIPES.md; computed without the cache)");
   cmd->callback([args] {
+    const std::vector<std::string> conditions =
+        args->perturb.empty() ? std::vector<std::string>{} : parse_perturb_list(args->perturb);
     train::LoadedModel loaded = load_model_option(args->model);
     const std::filesystem::path out =
         args->out.empty() ? model_file_from_option(args->model).parent_path() / "eval" : std::filesystem::path(args->out);
@@ -117,8 +179,12 @@ void register_eval(CLI::App& app) {
     report.class_names = loaded.info.class_names;
     report.metrics = compute_metrics(all.truth, all.predicted, static_cast<int>(classes.names.size()));
     report.breakdowns.push_back(per_corpus_breakdown(corpus_of(all.entries), all.truth, all.probabilities, classes.names));
+    if (!conditions.empty())
+      report.breakdowns.push_back(
+          perturbation_breakdown(loaded, index.entries, config, fopts, conditions, all, classes.names));
     report.run_info = {{"model", args->model}, {"data", args->corpus.data_dirs}, {"files", all.truth.size()},
                        {"failed", all.failures.size()}};
+    if (!conditions.empty()) report.run_info["perturb"] = conditions;
     const auto html = write_report(out, report);
     write_eval_predictions(out / "predictions.tsv", all, classes.names);
     fmt::print("accuracy {:.2f} %  UAR {:.4f}  macro F1 {:.4f}  ({} files)\n", 100 * report.metrics.accuracy,

@@ -44,7 +44,10 @@ void run_features(const Args& a) {
   ensure_output_folder(out, "--out");
 
   const features::LogMelConfig config;  // `ser train`'s front end
-  FeatureOptions fopts{cache_dir_from_option(a.cache), a.threads, false, Device::CPU};
+  FeatureOptions fopts;
+  fopts.cache_dir = cache_dir_from_option(a.cache);
+  fopts.threads = a.threads;
+  fopts.progress = false;
   NpyRowWriter images(out / "images.npy", {config.image_height, config.image_width});
   std::vector<data::ManifestEntry> kept;
   std::vector<int64_t> labels;

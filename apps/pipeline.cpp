@@ -81,6 +81,7 @@ LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries,
   opts.cache_dir = options.cache_dir;
   opts.progress = options.progress;
   opts.device = options.device;
+  opts.waveform_transform = options.waveform_transform;
   features::ExtractResult result = features::extract_images(files, config, opts);
   LabelledImages out;
   out.failures = std::move(result.failures);

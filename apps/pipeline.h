@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct FeatureOptions {
   int threads = 0;
   bool progress = true;
   Device device = Device::CPU;
+  // Applied to each decoded signal before its log-mel (features::ExtractOptions); set, it
+  // turns the cache off. `ser eval --perturb`.
+  std::function<std::vector<float>(const std::vector<float>&, int sample_rate)> waveform_transform;
 };
 
 // Indexed corpus with its images: entries[i] <-> images row i (failed files removed).

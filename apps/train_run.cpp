@@ -451,7 +451,10 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   if (from_checkpoint) check_corpus_unchanged(run, index.entries);
 
   // 2. Features.
-  FeatureOptions fopts{cache_of(options), options.threads, options.progress, Device::CPU};
+  FeatureOptions fopts;
+  fopts.cache_dir = cache_of(options);
+  fopts.threads = options.threads;
+  fopts.progress = options.progress;
   LabelledImages all = extract_labelled(index.entries, feature_config, fopts);
   all.data.groups = corpus_groups(all.entries);
   for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);

@@ -76,7 +76,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
   std::unique_ptr<GpuLogMelExtractor> gpu_extractor;
   if (gpu) gpu_extractor = std::make_unique<GpuLogMelExtractor>(cfg);  // throws without CUDA
   std::unique_ptr<FeatureCache> cache;
-  if (!opts.cache_dir.empty()) cache = std::make_unique<FeatureCache>(opts.cache_dir, cfg);
+  if (!opts.cache_dir.empty() && !opts.waveform_transform) cache = std::make_unique<FeatureCache>(opts.cache_dir, cfg);
 
   const int threads = thread_count(opts, files.size());
   const int64_t hw = static_cast<int64_t>(cfg.image_height) * cfg.image_width;
@@ -125,6 +125,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
       }
       if (!slot.has_image) {
         std::vector<float> y = load_audio(files[i], cfg.sample_rate);
+        if (opts.waveform_transform) y = opts.waveform_transform(y, cfg.sample_rate);
         if (gpu) {
           slot.signal = std::move(y);
         } else {

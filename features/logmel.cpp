@@ -12,15 +12,10 @@
 
 #include "engine/core/error.h"
 #include "engine/io/json_number.h"
+#include "features/fftw_planner.h"
 
 namespace ser::features {
 namespace {
-
-// FFTW's planner is not thread-safe; plan creation and destruction go through this lock.
-std::mutex& fftw_planner_mutex() {
-  static std::mutex m;
-  return m;
-}
 
 // librosa.core.convert.hz_to_mel / mel_to_hz, Slaney scale (htk=False), float64.
 constexpr double kFSp = 200.0 / 3;

@@ -18,6 +18,8 @@
 
 #include "engine/core/error.h"
 #include "engine/core/philox.h"
+#include "features/fftw_planner.h"
+#include "features/logmel.h"
 
 namespace ser::features {
 namespace {
@@ -87,11 +89,10 @@ struct RealFftPlans {
 };
 
 // Plans live for the process (a handful of power-of-two sizes); the planner is not
-// thread-safe, so planning is serialised here.
+// thread-safe, so planning (and this cache) is serialised under the project's one FFTW lock.
 RealFftPlans real_fft_plans(int n) {
-  static std::mutex mutex;
   static std::map<int, RealFftPlans> cache;
-  std::lock_guard<std::mutex> lock(mutex);
+  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
   const auto found = cache.find(n);
   if (found != cache.end()) return found->second;
   double* real = static_cast<double*>(fftw_malloc(sizeof(double) * n));
@@ -991,7 +992,10 @@ std::vector<float> apply_perturbation(const std::string& name, const std::vector
   if (name == "noise-snr10") return add_noise(x, coloured_noise(std::max<std::size_t>(1, x.size()), 1.0, kPerturbationSeed, 0), 10.0);
   if (name == "reverb") return synthetic_reverb(x, sample_rate, 0.5, kPerturbationSeed, 1, 1.0);
   if (name == "gain-20db") return apply_gain_db(x, -20.0);
-  if (name == "cut-2s") return cut_to_seconds(x, sample_rate, 2.0);
+  if (name == "cut-2s") {  // the leading silence cut (30 dB below the loudest frame), then 2 s kept
+    const int64_t start = trim_silence(x, 30.0).first;
+    return cut_to_seconds(std::vector<float>(x.begin() + start, x.end()), sample_rate, 2.0);
+  }
   if (name == "speed-0.9") return speed_perturb(x, 0.9, sample_rate);
   if (name == "speed-1.1") return speed_perturb(x, 1.1, sample_rate);
   const std::vector<std::string> names = perturbation_names();

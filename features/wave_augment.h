@@ -16,9 +16,8 @@
 //
 // FFTs use FFTW (double, power-of-two sizes; buffers reused per thread). Plans are made
 // once per size for the process (FFTW_ESTIMATE: the same plan, so the same bits, every run)
-// under this file's lock; execution is thread-safe. Caveat: FFTW's planner is global and
-// features/logmel.cpp plans under its own lock, so the first use of a new size here must
-// not coincide with a LogMelExtractor being built or destroyed on another thread.
+// under the project's one FFTW planner lock (features/fftw_planner.h, shared with
+// LogMelExtractor); execution is thread-safe, so the ops may run on many threads.
 #pragma once
 
 #include <cstddef>
@@ -229,7 +228,8 @@ std::vector<std::string> perturbation_names();
 //   clean: x;  telephone: telephone_band + mu_law_roundtrip;  noise-snr10: pink noise
 //   (coloured_noise exponent 1, seed kPerturbationSeed, offset 0) at SNR 10 dB;
 //   reverb: rt60 0.5 s, wet 1, seed kPerturbationSeed, offset 1;  gain-20db: -20 dB;
-//   cut-2s: cut_to_seconds 2.0;  speed-0.9 / speed-1.1: speed_perturb;
+//   cut-2s: the leading silence cut (trim_silence at 30 dB, its start only), then
+//   cut_to_seconds 2.0 (a user's clip: speech from the first frame, about 2 s);  speed-0.9 / speed-1.1: speed_perturb;
 //   codec: codec_roundtrip OGG Vorbis, compression 0.5.
 // Throws ser::Error listing the valid names for an unknown one.
 constexpr uint64_t kPerturbationSeed = 20240611;

@@ -396,9 +396,10 @@ TEST_CASE("WaveAugmentConfig::parse rejects malformed items, naming them") {
       {"gain=inf", "'inf' is not a number"},
       {"gain= 3", "' 3' is not a number"},
   };
-  for (const auto& [text, message] : bad) {
+  for (const auto& item : bad) {
+    const std::string& text = item.first;  // not a structured binding: CAPTURE's lambda cannot name one before C++20
     CAPTURE(text);
-    CHECK_THROWS_WITH_AS(WaveAugmentConfig::parse(text), doctest::Contains(message.c_str()), Error);
+    CHECK_THROWS_WITH_AS(WaveAugmentConfig::parse(text), doctest::Contains(item.second.c_str()), Error);
   }
   WaveAugmentConfig c;
   c.gain_prob = 1;
@@ -489,6 +490,21 @@ TEST_CASE("apply_perturbation: the fixed evaluation conditions") {
   for (std::size_t i = 0; i < x.size(); ++i) noisy[i] -= x[i];
   CHECK(std::fabs(db(mean_square(x) / mean_square(noisy)) - 10) < 0.01);
   CHECK(apply_perturbation("gain-20db", x, kRate)[100] == x[100] * static_cast<float>(0.1));
+  // cut-2s drops the leading silence first: after 1 s of zeros, x starts within one trim
+  // frame (2048 samples) of the cut, and the rest is x's first samples bit for bit.
+  std::vector<float> late(16000, 0.0f);
+  late.insert(late.end(), x.begin(), x.end());
+  const std::vector<float> cut = apply_perturbation("cut-2s", late, kRate);
+  REQUIRE(cut.size() == 32000);
+  std::size_t zeros = 0;
+  while (zeros < cut.size() && cut[zeros] == 0.0f) ++zeros;
+  std::size_t own_zeros = 0;  // x itself starts at sin(0) = 0
+  while (x[own_zeros] == 0.0f) ++own_zeros;
+  REQUIRE(zeros >= own_zeros);
+  zeros -= own_zeros;
+  CHECK(zeros <= 2048);
+  CHECK(same_bits(std::vector<float>(cut.begin() + static_cast<long>(zeros), cut.end()),
+                  std::vector<float>(x.begin(), x.begin() + static_cast<long>(32000 - zeros))));
   CHECK_THROWS_WITH_AS(apply_perturbation("noise-snr5", x, kRate),
                        doctest::Contains("unknown perturbation 'noise-snr5' (valid: clean, telephone, noise-snr10"),
                        Error);
