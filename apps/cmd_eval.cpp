@@ -108,7 +108,7 @@ Breakdown perturbation_breakdown(train::LoadedModel& loaded, const std::vector<d
     fmt::print(stderr, "condition {}\n", name);
     FeatureOptions perturbed = fopts;
     if (name != "clean")
-      perturbed.waveform_transform = [name](const std::vector<float>& x, int sample_rate) {
+      perturbed.waveform_transform = [name](const std::vector<float>& x, int sample_rate, std::size_t) {
         return features::apply_perturbation(name, x, sample_rate);
       };
     const Predicted p = name == "clean" ? clean : predict_labelled(loaded, entries, config, perturbed);

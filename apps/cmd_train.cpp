@@ -13,6 +13,7 @@
 #include "apps/run_folder.h"
 #include "apps/train_run.h"
 #include "engine/core/error.h"
+#include "features/wave_augment.h"
 
 namespace ser::app {
 namespace {
@@ -21,9 +22,9 @@ namespace {
 // was on the command line (CLI::App::count), over the recipe --recipe names.
 struct RecipeArgs {
   std::string recipe = train::Recipe::default_name();
-  int epochs = 0, batch = 0, patience = 0;
+  int epochs = 0, batch = 0, patience = 0, wave_copies = 0;
   double lr = 0, weight_decay = 0, label_smoothing = 0, short_crops = 0;
-  std::string lr_schedule, augment, sampling, keep, head, frontend;
+  std::string lr_schedule, augment, sampling, keep, head, frontend, wave_augment;
 };
 
 // --recipe NAME (robust, seed) or a recipe .json file (a run.json's "recipe" object).
@@ -58,6 +59,11 @@ train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
   if (given("--head")) r.architecture.head = a.head;
   if (given("--frontend")) r.frontend = a.frontend;
   if (given("--short-crops")) r.short_crops = a.short_crops;
+  if (given("--wave-augment")) r.wave_augment = features::WaveAugmentConfig::parse(a.wave_augment).text();
+  if (given("--wave-copies")) r.wave_copies = a.wave_copies;
+  if (given("--wave-augment") && !given("--wave-copies") && r.wave_copies == 0 && r.wave_augment != "none")
+    r.wave_copies = 2;
+  if (r.wave_augment == "none") r.wave_copies = 0;
   r.validate();
   return r;
 }
@@ -103,6 +109,16 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
                  "Fixed time axis: the share of training crops cut to 1/3..1 of the window and tiled, as the front "
                  "end tiles a short clip" + from_recipe)
       ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--wave-augment", a.wave_augment,
+                 "Waveform augmentation of training copies: none, or comma-separated speed=LO-HI, "
+                 "noise=P@SNRLO-SNRHI:KINDS (white+pink+brown+babble), gain=LO-HI (dB), telephone=P, "
+                 "tilt=P@LO-HI (dB/octave), reverb=P@RT60LO-RT60HI, codec=P; an item without P@ applies always; "
+                 "e.g. speed=0.9-1.1,noise=0.5@5-20:pink+babble,reverb=0.3@0.2-0.8" + from_recipe)
+      ->each([](const std::string& v) { features::WaveAugmentConfig::parse(v); });
+  cmd.add_option("--wave-copies", a.wave_copies,
+                 "Augmented copies of every training clip, made once before training (each epoch shows a clip as "
+                 "one of its copies or itself; 2 when --wave-augment is given alone)" + from_recipe)
+      ->transform(integer_in(0, 8));
   cmd.add_option("--keep", a.keep,
                  "Which weights the run ends with: best (highest validation accuracy) or last (final epoch)" +
                      from_recipe)
@@ -150,7 +166,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
   // Options that define the experiment cannot change under a resumed run.
   for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
                             "--classes", "--val-speakers", "--test-speakers", "--val-corpus", "--test-corpus", "--lr-schedule", "--weight-decay",
-                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--short-crops", "--force"})
+                            "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--short-crops", "--wave-augment", "--wave-copies", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
               "{} cannot be changed when resuming: the run's value is in {}/run.json (start a new run instead)", fixed,
               resume);

@@ -28,7 +28,7 @@ struct FeatureOptions {
   Device device = Device::CPU;
   // Applied to each decoded signal before its log-mel (features::ExtractOptions); set, it
   // turns the cache off. `ser eval --perturb`.
-  std::function<std::vector<float>(const std::vector<float>&, int sample_rate)> waveform_transform;
+  std::function<std::vector<float>(const std::vector<float>&, int sample_rate, std::size_t file)> waveform_transform;
 };
 
 // Indexed corpus with its images: entries[i] <-> images row i (failed files removed).

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "apps/augmented_copies.h"
 #include "apps/cli_values.h"
 #include "apps/clip_lengths.h"
 #include "apps/interrupt.h"
@@ -21,6 +22,7 @@
 #include "engine/nn/model.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/trainer.h"
+#include "features/wave_augment.h"
 
 namespace ser::app {
 namespace fs = std::filesystem;
@@ -87,6 +89,7 @@ void validate(const TrainOptions& o) {
   SER_CHECK(r.lr > 0 && r.lr < kMaxLearningRate, "--lr must be in (0, {}), got {}", kMaxLearningRate, r.lr);
   SER_CHECK(r.patience >= 1, "--patience must be at least 1, got {}", r.patience);
   r.validate();
+  if (r.wave_augment != "none") features::WaveAugmentConfig::parse(r.wave_augment).validate();
   SER_CHECK(o.threads >= 0 && o.threads <= kMaxThreads, "--threads must be in [0, {}] (0 = all cores), got {}",
             kMaxThreads, o.threads);
   SER_CHECK(!o.out_dir.empty(), "--out: empty path");
@@ -168,6 +171,7 @@ std::vector<int32_t> corpus_groups(const std::vector<data::ManifestEntry>& entri
 struct SplitData {
   train::Dataset train, validation, test;
   train::Normalization norm;
+  std::vector<int64_t> train_rows;  // rows of the labelled set that form the training part
   std::vector<int64_t> test_rows;  // rows of the labelled set that form the test part
   bool test_is_validation = false;  // named speakers without test speakers: report on validation
 };
@@ -229,6 +233,7 @@ SplitData make_split_data(const LabelledImages& all, const TrainOptions& o) {
   out.validation = train::subset(all.data, split.validation);
   out.test = train::subset(all.data, split.test);
   out.test_rows = split.test;
+  out.train_rows = split.train;
   out.norm = train::compute_normalization(out.train.images);
   train::normalize_in_place(out.train.images, out.norm);
   train::normalize_in_place(out.validation.images, out.norm);
@@ -469,6 +474,14 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
                : split.test_is_validation ? " (no --test-speakers: the final report is on the validation speakers)"
                                           : "");
   if (from_checkpoint) check_same_normalization(checkpoint_path, saved.normalization, split.norm);
+  if (options.recipe.wave_copies > 0) {  // the variants, normalised as the clean images
+    std::vector<data::ManifestEntry> train_entries;
+    for (int64_t row : split.train_rows) train_entries.push_back(all.entries[static_cast<std::size_t>(row)]);
+    split.train.variants =
+        augmented_copies(train_entries, feature_config, features::WaveAugmentConfig::parse(options.recipe.wave_augment),
+                         options.recipe.wave_copies, options.seed, fopts);
+    train::normalize_in_place(split.train.variants, split.norm);
+  }
 
   // 4. The run folder's first writes. From here a signal no longer exits at once (the
   //    folder would be half written): it stops training at the next epoch's checkpoint.

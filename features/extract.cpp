@@ -125,7 +125,7 @@ ExtractResult extract_images(const std::vector<fs::path>& files, const LogMelCon
       }
       if (!slot.has_image) {
         std::vector<float> y = load_audio(files[i], cfg.sample_rate);
-        if (opts.waveform_transform) y = opts.waveform_transform(y, cfg.sample_rate);
+        if (opts.waveform_transform) y = opts.waveform_transform(y, cfg.sample_rate, i);
         if (gpu) {
           slot.signal = std::move(y);
         } else {

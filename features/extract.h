@@ -27,10 +27,11 @@ struct ExtractOptions {
   int gpu_batch = 256;                // files per GPU batch (decoded on the CPU threads first)
   bool gpu_overlap = true;            // CUDA: decode the next batch while the GPU works (false:
                                       // CPU and GPU take turns; for benchmarks and comparison)
-  // Applied to every decoded signal (mono, cfg.sample_rate) before its log-mel, on the
-  // worker threads (it must be thread-safe); `ser eval --perturb` uses it. The images are
+  // Applied to every decoded signal (mono, cfg.sample_rate; `file` its index in the input)
+  // before its log-mel, on the worker threads (it must be thread-safe); `ser eval --perturb`
+  // and the augmented training copies use it. The images are
   // then not the files', so the cache is neither read nor written while it is set.
-  std::function<std::vector<float>(const std::vector<float>&, int sample_rate)> waveform_transform;
+  std::function<std::vector<float>(const std::vector<float>&, int sample_rate, std::size_t file)> waveform_transform;
 };
 
 struct ExtractResult {

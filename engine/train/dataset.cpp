@@ -20,6 +20,12 @@ void Dataset::check(int classes) const {
   SER_CHECK(groups.empty() || static_cast<int64_t>(groups.size()) == m, "dataset: {} corpus groups for {} images",
             groups.size(), m);
   for (int32_t g : groups) SER_CHECK(g >= 0, "dataset: corpus group {} is negative", g);
+  if (variants.numel() != 0) {
+    const Shape& v = variants.shape();
+    SER_CHECK(variants.rank() == 4 && m > 0 && v[0] % m == 0 && v[1] == images.size(1) && v[2] == images.size(2) &&
+                  v[3] == images.size(3),
+              "dataset: variants of shape {} are not K copies of the images {}", v.str(), images.shape().str());
+  }
   for (std::size_t i = 0; i < labels.size(); ++i)
     SER_CHECK(labels[i] >= 0 && labels[i] < classes, "dataset: label {} of image {} is outside [0, {})", labels[i], i,
               classes);
@@ -40,6 +46,16 @@ Dataset subset(const Dataset& all, const std::vector<int64_t>& indices) {
     std::memcpy(out.images.data() + i * per, all.images.data() + src * per, per * sizeof(float));
     if (all.labelled()) out.labels.push_back(all.labels[static_cast<std::size_t>(src)]);
     if (!all.groups.empty()) out.groups.push_back(all.groups[static_cast<std::size_t>(src)]);
+  }
+  const int64_t k_count = all.variant_count();
+  if (k_count > 0) {
+    const auto m = static_cast<int64_t>(indices.size());
+    out.variants = Tensor(Shape{k_count * m, s[1], s[2], s[3]});
+    for (int64_t k = 0; k < k_count; ++k)
+      for (int64_t i = 0; i < m; ++i)
+        std::memcpy(out.variants.data() + (k * m + i) * per,
+                    all.variants.data() + (k * all.size() + indices[static_cast<std::size_t>(i)]) * per,
+                    per * sizeof(float));
   }
   return out;
 }
@@ -62,6 +78,21 @@ void normalize_in_place(Tensor& images, const Normalization& norm) {
   const float mean = static_cast<float>(norm.mean), inv = static_cast<float>(1.0 / norm.std);
   float* x = images.data();
   for (int64_t i = 0, n = images.numel(); i < n; ++i) x[i] = (x[i] - mean) * inv;
+}
+
+void gather_batch(const Dataset& data, const std::vector<int64_t>& indices, const std::vector<int32_t>& versions,
+                  int64_t begin, int64_t count, Tensor& batch, std::vector<int32_t>& labels) {
+  gather_batch(data, indices, begin, count, batch, labels);
+  const int64_t per = image_elements(data.images);
+  const int64_t k_count = data.variant_count();
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t version = versions[static_cast<std::size_t>(begin + i)];
+    if (version == 0) continue;
+    SER_CHECK(version > 0 && version <= k_count, "gather_batch: version {} of a dataset with {} variants", version,
+              k_count);
+    const int64_t src = (version - 1) * data.size() + indices[static_cast<std::size_t>(begin + i)];
+    std::memcpy(batch.data() + i * per, data.variants.data() + src * per, per * sizeof(float));
+  }
 }
 
 void gather_batch(const Dataset& data, const std::vector<int64_t>& indices, int64_t begin, int64_t count,

@@ -83,6 +83,9 @@ void Recipe::validate() const {
   SER_CHECK(frontend == "resize" || frontend == "fixed" || frontend == "fixed-cmn",
             "recipe {}: front end '{}' must be resize, fixed or fixed-cmn (features::LogMelConfig::named)", name,
             frontend);
+  SER_CHECK(wave_copies >= 0 && wave_copies <= 8, "recipe {}: wave_copies {} must lie in [0, 8]", name, wave_copies);
+  SER_CHECK(wave_copies == 0 || (!wave_augment.empty() && wave_augment != "none"),
+            "recipe {}: wave_copies {} needs a wave_augment other than none", name, wave_copies);
 }
 
 nn::AdamConfig Recipe::adam_config(int64_t steps_per_epoch) const {
@@ -116,7 +119,7 @@ bool Recipe::operator==(const Recipe& o) const {
          lr_schedule == o.lr_schedule && warmup == o.warmup && epochs == o.epochs && batch == o.batch &&
          patience == o.patience && keep == o.keep && augment == o.augment && label_smoothing == o.label_smoothing &&
          sampling == o.sampling && frontend == o.frontend &&
-         short_crops == o.short_crops;
+         short_crops == o.short_crops && wave_augment == o.wave_augment && wave_copies == o.wave_copies;
 }
 
 void to_json(nlohmann::json& j, const Recipe& r) {
@@ -135,6 +138,10 @@ void to_json(nlohmann::json& j, const Recipe& r) {
        {"sampling", r.sampling}};
   if (r.frontend != "resize") j["frontend"] = r.frontend;  // absent = resize: the seed's run.json as before
   if (r.short_crops > 0) j["short_crops"] = r.short_crops;
+  if (r.wave_copies > 0) {  // absent = off
+    j["wave_augment"] = r.wave_augment;
+    j["wave_copies"] = r.wave_copies;
+  }
 }
 
 void from_json(const nlohmann::json& j, Recipe& r) {
@@ -162,6 +169,8 @@ void from_json(const nlohmann::json& j, Recipe& r) {
   r.sampling = text("sampling");
   r.frontend = j.contains("frontend") ? text("frontend") : std::string("resize");
   r.short_crops = j.contains("short_crops") ? json_to_double(j.at("short_crops"), "recipe", "short_crops") : 0.0;
+  r.wave_augment = j.contains("wave_augment") ? text("wave_augment") : std::string("none");
+  r.wave_copies = j.contains("wave_copies") ? json_to_int(j.at("wave_copies"), "recipe", "wave_copies") : 0;
   r.validate();
 }
 

@@ -48,6 +48,10 @@ struct Recipe {
   std::string frontend = "resize";
   // The fixed time axis: the share of training crops cut short and tiled (trainer.h Crop).
   double short_crops = 0.0;
+  // Waveform augmentation: wave_copies augmented copies of every training clip, made with
+  // the features::WaveAugmentConfig text wave_augment (apps/augmented_copies.h); 0 = off.
+  std::string wave_augment = "none";
+  int wave_copies = 0;
 
   // The named recipes: "seed", "robust", "general".
   static Recipe named(const std::string& name);
@@ -65,7 +69,7 @@ struct Recipe {
 
 void to_json(nlohmann::json& j, const Recipe& r);
 // Every field is required except those added after the first recipes ("frontend": absent =
-// "resize"); throws
+// "resize", "short_crops": 0, "wave_augment"/"wave_copies": off); throws
 // ser::Error (or nlohmann::json::exception) naming a missing or malformed field.
 void from_json(const nlohmann::json& j, Recipe& r);
 

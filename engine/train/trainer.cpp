@@ -52,6 +52,18 @@ std::vector<Crop> draw_crops(Generator& generator, int64_t count, int64_t width,
 
 }  // namespace
 
+std::vector<int32_t> draw_versions(Generator& generator, int64_t count, int64_t variants) {
+  if (variants <= 0) return {};
+  const uint64_t stream = generator.next_stream();
+  std::vector<int32_t> out(static_cast<std::size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const auto v = static_cast<int64_t>(philox_uniform_at(generator.seed(), stream, static_cast<uint64_t>(i)) *
+                                        static_cast<double>(variants + 1));
+    out[static_cast<std::size_t>(i)] = static_cast<int32_t>(std::min(v, variants));
+  }
+  return out;
+}
+
 std::vector<int64_t> window_offsets(int64_t width, int64_t window) {
   SER_CHECK(window >= 1 && window <= width, "window_offsets: window {} must lie in [1, width = {}]", window, width);
   const int64_t hop = std::max<int64_t>(1, window / 2);
@@ -185,6 +197,9 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   const bool crops = image[3] > window;
   const std::vector<Crop> crop_plan =
       crops ? draw_crops(generator_, n, image[3], window, config_.short_crops) : std::vector<Crop>{};
+  // Waveform-augmented variants: one version per position, from one more stream (drawn only
+  // when the dataset has variants, so a run without them draws exactly as before).
+  const std::vector<int32_t> versions = draw_versions(generator_, n, train.variant_count());
   const int64_t steps = (n + config_.batch - 1) / config_.batch;
   std::optional<ProgressBar> bar;
   // A live bar on a terminal; in logs the one summary line per epoch (fit) is enough.
@@ -197,12 +212,11 @@ EpochStats Trainer::train_epoch(const Dataset& train, int epoch_number) {
   for (int64_t step = 0; step < steps; ++step) {
     const int64_t begin = step * config_.batch;
     const int64_t count = std::min<int64_t>(config_.batch, n - begin);
-    if (crops) {
-      gather_batch(train, order, begin, count, gathered, y);
+    Tensor& target = crops ? gathered : x;
+    if (versions.empty()) gather_batch(train, order, begin, count, target, y);
+    else gather_batch(train, order, versions, begin, count, target, y);
+    if (crops)
       crop_columns(gathered, std::vector<Crop>(crop_plan.begin() + begin, crop_plan.begin() + begin + count), window, x);
-    } else {
-      gather_batch(train, order, begin, count, x, y);
-    }
     const Tensor* input = &x;
     if (!plan.empty()) {
       if (augmented.shape() != x.shape()) augmented = Tensor(x.shape());
@@ -257,8 +271,10 @@ void Trainer::fit(const Dataset& train, const Dataset& validation, TrainState& s
   std::unique_ptr<DeviceTrainer> device_trainer;
   // Random crops (images wider than the network) are cut on the host: such a run takes the
   // host loop, one synchronised Model call at a time, on either device.
+  // So are waveform-augmented variants (Dataset::variants): the device trainer holds one
+  // version of each image.
   const bool crops = train.images.size(3) > model_.architecture().width;
-  if (model_.device() == Device::CUDA && config_.device_resident && !crops && state.epochs_done < config_.epochs &&
+  if (model_.device() == Device::CUDA && config_.device_resident && !crops && train.variant_count() == 0 && state.epochs_done < config_.epochs &&
       !state.stopped_early) {
     DeviceTrainerOptions options;
     options.cuda_graphs = config_.cuda_graphs;

@@ -101,6 +101,10 @@ struct Crop {
   int64_t offset = 0, period = 0;
 };
 void crop_columns(const Tensor& x, const std::vector<Crop>& crops, int64_t window, Tensor& out);
+// Waveform-augmented variants (Dataset::variants): the version each of `count` epoch
+// positions shows, 0 (the image itself) .. variants, uniform, from one generator stream;
+// empty, drawing nothing, when variants == 0.
+std::vector<int32_t> draw_versions(Generator& generator, int64_t count, int64_t variants);
 // Eval-mode logits (N, classes) of x (N, C, H, W >= the network's width), averaged over the
 // windows of window_offsets (one window, the plain forward pass, when W is the network's).
 std::vector<float> forward_windowed(nn::Model& model, const Tensor& x);

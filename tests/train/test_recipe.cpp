@@ -415,7 +415,12 @@ TEST_CASE("Recipe JSON round trip, and a missing or bad field is refused by name
   custom.keep = "best";
   custom.lr_schedule = "constant";
   custom.architecture.block = "conv-bn-relu";
-  for (const Recipe& r : {Recipe::named("seed"), Recipe::named("robust"), custom}) {
+  Recipe waved = Recipe::named("general");
+  waved.wave_augment = "speed=0.9-1.1,gain=-6-6";
+  waved.wave_copies = 2;
+  CHECK(nlohmann::json(waved).at("wave_copies") == 2);
+  CHECK(!nlohmann::json(Recipe::named("robust")).contains("wave_augment"));  // off: absent, as before the field
+  for (const Recipe& r : {Recipe::named("seed"), Recipe::named("robust"), custom, waved}) {
     CAPTURE(r.name);
     const nlohmann::json j = r;
     const Recipe back = nlohmann::json::parse(j.dump()).get<Recipe>();
@@ -443,6 +448,12 @@ TEST_CASE("Recipe JSON round trip, and a missing or bad field is refused by name
     CHECK_THROWS(j.get<Recipe>());
   }
   CHECK_THROWS_AS(nlohmann::json::array().get<Recipe>(), Error);
+  nlohmann::json j = waved;
+  j["wave_copies"] = 9;
+  CHECK_THROWS_WITH_AS(j.get<Recipe>(), doctest::Contains("wave_copies 9 must lie in [0, 8]"), Error);
+  j["wave_copies"] = 1;
+  j["wave_augment"] = "none";
+  CHECK_THROWS_WITH_AS(j.get<Recipe>(), doctest::Contains("needs a wave_augment other than none"), Error);
 }
 
 // ---- the loop ----------------------------------------------------------------------------
