@@ -131,6 +131,7 @@ std::vector<std::string> corpus_of(const std::vector<data::ManifestEntry>& entri
 void register_eval(CLI::App& app) {
   struct Args {
     std::string model;
+    bool model_given = false;  // --model on the command line (else the shipped default)
     CorpusOptions corpus;
     std::string out;
     std::string cache;
@@ -138,7 +139,9 @@ void register_eval(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a model on labelled corpora; writes metrics and pictures");
-  cmd->add_option("--model", args->model, "Model file written by `ser train`, or its run folder")->required();
+  cmd->add_option("--model", args->model,
+                  "Model file written by `ser train`, or its run folder (default: the shipped model, "
+                  "models/default.safetensors, or $SER_MODEL; docs/MODEL.md)");
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)")->required();
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
   cmd->add_option("--out", args->out, "Report folder; each evaluation overwrites its report files (default: eval/ beside the model)");
@@ -151,12 +154,17 @@ void register_eval(CLI::App& app) {
                         return names;
                       }() +
                       " (fixed settings, docs/RECIPES.md; computed without the cache)");
-  cmd->callback([args] {
+  cmd->callback([cmd, args] {
+    args->model_given = cmd->count("--model") > 0;
     const std::vector<std::string> conditions =
         args->perturb.empty() ? std::vector<std::string>{} : parse_perturb_list(args->perturb);
-    train::LoadedModel loaded = load_model_option(args->model);
-    const std::filesystem::path out =
-        args->out.empty() ? model_file_from_option(args->model).parent_path() / "eval" : std::filesystem::path(args->out);
+    const bool default_model = !args->model_given;
+    const std::filesystem::path model = model_or_default(args->model, args->model_given);
+    train::LoadedModel loaded = load_model_option(model);
+    // Beside a run's model its eval/ folder; the shipped model's folder is the source tree's, so ./eval.
+    const std::filesystem::path out = !args->out.empty() ? std::filesystem::path(args->out)
+                                      : default_model      ? std::filesystem::path("eval")
+                                                           : model_file_from_option(model).parent_path() / "eval";
     if (args->out.empty()) fmt::print(stderr, "writing report to {} (--out to change)\n", out.string());
     ensure_output_folder(out, "--out");  // before any work: a bad --out fails at once
     std::string class_list;
@@ -175,14 +183,14 @@ void register_eval(CLI::App& app) {
     ReportInput report;
     std::string folders;
     for (const auto& d : args->corpus.data_dirs) folders += (folders.empty() ? "" : ", ") + d;
-    report.title = fmt::format("evaluation of {} on {} files from {}", args->model, all.truth.size(), folders);
+    report.title = fmt::format("evaluation of {} on {} files from {}", model.string(), all.truth.size(), folders);
     report.class_names = loaded.info.class_names;
     report.metrics = compute_metrics(all.truth, all.predicted, static_cast<int>(classes.names.size()));
     report.breakdowns.push_back(per_corpus_breakdown(corpus_of(all.entries), all.truth, all.probabilities, classes.names));
     if (!conditions.empty())
       report.breakdowns.push_back(
           perturbation_breakdown(loaded, index.entries, config, fopts, conditions, all, classes.names));
-    report.run_info = {{"model", args->model}, {"data", args->corpus.data_dirs}, {"files", all.truth.size()},
+    report.run_info = {{"model", model.string()}, {"data", args->corpus.data_dirs}, {"files", all.truth.size()},
                        {"failed", all.failures.size()}};
     if (!conditions.empty()) report.run_info["perturb"] = conditions;
     const auto html = write_report(out, report);

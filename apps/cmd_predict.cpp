@@ -14,6 +14,7 @@
 
 #include "apps/cli_values.h"
 #include "apps/commands.h"
+#include "apps/model_info.h"
 #include "apps/predict.h"
 #include "apps/predict_inputs.h"
 #include "apps/timeline_svg.h"
@@ -26,6 +27,7 @@ namespace {
 
 struct Args {
   std::string model;
+  bool model_given = false;  // --model on the command line (else the shipped default)
   std::vector<std::string> inputs;
   std::string files_from;
   bool json = false;
@@ -123,7 +125,7 @@ Device predict_device(const std::string& name) { return name == "auto" ? Device:
 void run_predict(const Args& a) {
   const std::vector<std::filesystem::path> files = collect_inputs(a.inputs, a.files_from, std::cin);
   if (!a.plot.empty()) check_plot_path(a.plot, files.size());
-  train::LoadedModel loaded = load_model_option(a.model, predict_device(a.device));
+  train::LoadedModel loaded = load_model_option(model_or_default(a.model, a.model_given), predict_device(a.device));
   PredictOptions options;
   options.window_seconds = a.window;
   options.hop_seconds = a.hop;
@@ -179,7 +181,9 @@ void register_predict(CLI::App& app) {
       "that of a short file however long the recording or many the files.\n"
       "A file that cannot be decoded is reported on stderr with the reason and the rest go on; the exit status is "
       "1 if any file failed. A progress bar shows on the terminal while the rows go to a file or a pipe.");
-  cmd->add_option("--model", args->model, "Model file written by `ser train` (RUN_DIR/model.safetensors), or its run folder RUN_DIR")->required();
+  cmd->add_option("--model", args->model,
+                  "Model file written by `ser train` (RUN_DIR/model.safetensors), or its run folder RUN_DIR "
+                  "(default: the shipped model, models/default.safetensors, or $SER_MODEL; docs/MODEL.md)");
   cmd->add_option("inputs", args->inputs,
                   "Audio files (any format libsndfile reads) and folders (walked for .wav .flac .ogg .mp3 ... "
                   "files, sorted)");
@@ -212,6 +216,7 @@ void register_predict(CLI::App& app) {
       ->capture_default_str();
   add_device_option(*cmd, args->device);
   cmd->callback([cmd, args] {
+    args->model_given = cmd->count("--model") > 0;
     SER_CHECK(!(args->whole && (cmd->count("--window") > 0 || cmd->count("--hop") > 0)),
               "--whole scores each file as one image: it cannot be combined with --window or --hop");
     run_predict(*args);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <cstdlib>
 #include <set>
 #include <vector>
 
@@ -166,6 +167,35 @@ fs::path model_file_from_option(const fs::path& option, const std::string& name)
             "finishes it)", name, option.string(), option.string());
   SER_FAIL("{} {}: a folder without model.safetensors (it takes a model file, or the run folder `ser train` wrote "
            "one in)", name, option.string());
+}
+
+fs::path default_model_file() {
+  if (const char* env = std::getenv("SER_MODEL"); env != nullptr && *env != '\0')
+    return model_file_from_option(env, "$SER_MODEL");
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "ser" / "default.safetensors");
+#ifdef SER_SOURCE_DEFAULT_MODEL
+  candidates.emplace_back(SER_SOURCE_DEFAULT_MODEL);
+#endif
+  std::vector<std::string> looked;
+  for (const fs::path& c : candidates) {
+    if (fs::is_regular_file(c, ec)) return c;
+    looked.push_back(c.string());
+  }
+  SER_FAIL("no --model given and no shipped default model found (looked for {}; $SER_MODEL names another): pass "
+           "--model RUN_DIR of a `ser train` run, or make the default with scripts/train-default-model",
+           looked.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(looked, " and ")));
+}
+
+fs::path model_or_default(const std::string& option, bool given) {
+  if (given) return option;
+  const fs::path file = default_model_file();
+  const char* env = std::getenv("SER_MODEL");
+  fmt::print(stderr, "model: {} ({}; --model to choose another)\n", file.string(),
+             env != nullptr && *env != '\0' ? "$SER_MODEL" : "the shipped default");
+  return file;
 }
 
 std::string licence_note(const std::string& names, bool known) {

@@ -17,6 +17,16 @@ namespace ser::app {
 // has not finished).
 std::filesystem::path model_file_from_option(const std::filesystem::path& option, const std::string& name = "--model");
 
+// The shipped default model (models/default.safetensors, scripts/train-default-model), for
+// `ser predict` and `ser eval` without --model: $SER_MODEL when set (it must name a model
+// file or run folder), else the first that exists of <ser's folder>/../share/ser/default.safetensors
+// (an installed ser) and the source tree's models/default.safetensors (a build tree).
+// Throws one line saying where it looked and what to do when none exists.
+std::filesystem::path default_model_file();
+
+// --model's value when given, else default_model_file() (with a line on stderr naming it).
+std::filesystem::path model_or_default(const std::string& option, bool given);
+
 // The lines `ser info MODEL` prints, each "name: value". Throws ser::Error for a path that
 // is no model (as --model does); unreadable files of the run folder are said in their line.
 std::string describe_model(const std::filesystem::path& option);

@@ -96,7 +96,9 @@ std::vector<data::ManifestEntry> ten_clips() {
 }
 
 using Result = test::ProcessResult;
-Result run(const std::string& args, const fs::path& scratch) { return test::run_ser_process(args, scratch); }
+Result run(const std::string& args, const fs::path& scratch, const std::string& environment = "") {
+  return test::run_ser_process(args, scratch, environment);
+}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -349,6 +351,40 @@ TEST_CASE("ser eval --perturb: one row per condition, clean equal to the unpertu
     CHECK(bad.status == 1);
     CHECK(bad.err.find(says) != std::string::npos);
     CHECK(!fs::exists(dir / "eval-bad"));
+  }
+}
+
+TEST_CASE("without --model, predict and eval use $SER_MODEL, else the shipped models/default.safetensors") {
+  const test::DemoModel& model = test::demo_model();
+  test::TempDir dir;
+  const std::string clip = ten_clips()[0].path.string();
+  const Result with_env = run("predict " + clip, dir.path(), "SER_MODEL=" + model.model_file.parent_path().string() + " ");
+  CAPTURE(with_env.err);
+  REQUIRE(with_env.status == 0);
+  CHECK(with_env.err.find("model: " + model.model_file.string() + " ($SER_MODEL; --model to choose another)") !=
+        std::string::npos);
+  const Result given = run("predict --model " + model.model_file.string() + " " + clip, dir.path());
+  CHECK(given.out == with_env.out);
+  const Result eval = run("eval --cache none --out " + (dir / "ev").string() + " --data " + model.corpus.string(),
+                          dir.path(), "SER_MODEL=" + model.model_file.string() + " ");
+  CHECK(eval.status == 0);
+  CHECK(fs::exists(dir / "ev" / "metrics.json"));
+  const Result missing = run("predict " + clip, dir.path(), "SER_MODEL=" + (dir / "nothing").string() + " ");
+  CHECK(missing.status == 1);
+  CHECK(missing.err.find("$SER_MODEL " + (dir / "nothing").string() + ": no such file or folder") != std::string::npos);
+
+  const fs::path shipped = fs::path(SER_SOURCE_DIR) / "models" / "default.safetensors";
+  const Result plain = run("predict " + clip, dir.path(), "env -u SER_MODEL ");
+  if (fs::exists(shipped)) {
+    CAPTURE(plain.err);
+    CHECK(plain.status == 0);
+    CHECK(plain.err.find("model: " + shipped.string() + " (the shipped default") != std::string::npos);
+    CHECK(plain.out.find(clip) != std::string::npos);
+  } else {
+    MESSAGE("models/default.safetensors is absent: checking the error that says so");
+    CHECK(plain.status == 1);
+    CHECK(plain.err.find("no --model given and no shipped default model found") != std::string::npos);
+    CHECK(plain.err.find("scripts/train-default-model") != std::string::npos);
   }
 }
 

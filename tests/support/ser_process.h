@@ -27,9 +27,12 @@ inline std::filesystem::path ser_binary() {
   return std::filesystem::path(build && *build ? build : SER_BINARY_DIR) / "apps" / "ser";
 }
 
-inline ProcessResult run_ser_process(const std::string& args, const std::filesystem::path& scratch) {
+// `environment`: shell assignments put before the command, e.g. "SER_MODEL=/x " ("env -u
+// SER_MODEL " removes one).
+inline ProcessResult run_ser_process(const std::string& args, const std::filesystem::path& scratch,
+                                     const std::string& environment = "") {
   const std::filesystem::path err = scratch / "stderr.txt";
-  const std::string cmd = ser_binary().string() + " " + args + " 2>" + err.string();
+  const std::string cmd = environment + ser_binary().string() + " " + args + " 2>" + err.string();
   ProcessResult r{-1, {}, {}};
   FILE* pipe = ::popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
