@@ -255,7 +255,30 @@ std::string describe_model(const fs::path& option) {
   std::string sources;  // what the licence note looks at
   bool known = false, demo_only = false;
   std::string why;
-  if (!present(run / "run.json")) {
+  nlohmann::json stored;  // the model file's own "training" metadata (ser train writes it)
+  if (!info.training_json.empty()) {
+    try {
+      stored = nlohmann::json::parse(info.training_json);
+    } catch (const nlohmann::json::exception&) {
+      stored = nullptr;
+    }
+  }
+  if (!present(run / "run.json") && stored.is_object()) {
+    out += line("recipe", recipe_line(stored.contains("recipe") ? stored.at("recipe") : nlohmann::json()));
+    out += line("trained on", trained_on_line(stored) + " (stored in the model file)");
+    known = true;
+    if (stored.contains("data") && stored.at("data").is_array())
+      for (const auto& d : stored.at("data")) sources += text_of(d) + " ";
+    if (stored.contains("training_files") && stored.at("training_files").is_object()) {
+      std::vector<std::string> counts;
+      for (const auto& [corpus, c] : stored.at("training_files").items()) {
+        sources += corpus + " ";
+        counts.push_back(fmt::format("{} {} files, {} speakers", corpus, text_of(c.value("files", nlohmann::json())),
+                                     text_of(c.value("speakers", nlohmann::json()))));
+      }
+      out += line("training files", fmt::format("{}", fmt::join(counts, "; ")));
+    }
+  } else if (!present(run / "run.json")) {
     out += line("recipe", "not stored (no run.json beside the model; the model file holds no recipe)");
     out += line("trained on", "not stored (no run.json beside the model)");
   } else if (const auto j = read_json(run / "run.json", why)) {

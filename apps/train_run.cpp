@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
+#include <map>
 
 #include "apps/augmented_copies.h"
 #include "apps/cli_values.h"
@@ -150,6 +152,30 @@ void start_writing(const fs::path& run, const TrainOptions& o, bool resume, bool
   const std::string json = o.to_json().dump(2) + "\n";
   write_file_atomically(run / "run.json", json.data(), json.size());
   if (!from_checkpoint) data::write_manifest(run / "manifest.tsv", manifest);
+}
+
+// The model file's "training" metadata: run.json with each data folder reduced to its name
+// (no paths of this machine), and the training files and speakers per corpus.
+std::string training_provenance(const TrainOptions& o, const std::vector<data::ManifestEntry>& entries,
+                                const std::vector<int64_t>& train_rows) {
+  nlohmann::json j = o.to_json();
+  if (j.contains("data") && j["data"].is_array())
+    for (auto& d : j["data"])
+      if (d.is_string()) d = fs::path(d.get<std::string>()).lexically_normal().filename().string();
+  j.erase("out");
+  j.erase("cache");
+  std::map<std::string, std::set<std::string>> speakers;
+  std::map<std::string, int64_t> files;
+  for (int64_t row : train_rows) {
+    const auto& e = entries[static_cast<std::size_t>(row)];
+    ++files[e.corpus];
+    speakers[e.corpus].insert(e.speaker);
+  }
+  nlohmann::json per_corpus = nlohmann::json::object();
+  for (const auto& [corpus, n] : files)
+    per_corpus[corpus] = {{"files", n}, {"speakers", speakers[corpus].size()}};
+  j["training_files"] = per_corpus;
+  return j.dump();
 }
 
 fs::path cache_of(const TrainOptions& o) { return cache_dir_from_option(o.cache_dir); }
@@ -494,7 +520,8 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   const int64_t steps_per_epoch = (split.train.size() + tcfg.batch - 1) / tcfg.batch;
   learner.adam.set_schedule(options.recipe.adam_config(steps_per_epoch).schedule);
   const train::ModelInfo info{classes.names, feature_config.to_json().dump(), split.norm,
-                              measure_clip_lengths(all.entries)};  // ser predict's default window
+                              measure_clip_lengths(all.entries),  // ser predict's default window
+                              training_provenance(options, all.entries, split.train_rows)};
   train::Trainer trainer(learner.model, learner.adam, learner.generator, tcfg);
   trainer.fit(split.train, split.validation, learner.state, [&](const train::TrainState& s) {
     train::save_checkpoint(checkpoint_path, learner.model, learner.adam, learner.generator, s, info);

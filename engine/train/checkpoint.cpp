@@ -24,6 +24,7 @@ void put_model(SafeTensors& file, nn::Model& model, const ModelInfo& info) {
   file.metadata["normalization"] =
       nlohmann::json{{"mean", info.normalization.mean}, {"std", info.normalization.std}}.dump();
   file.metadata["ser_version"] = kVersion;
+  if (!info.training_json.empty()) file.metadata["training"] = info.training_json;
   const ClipLengths& c = info.clip_seconds;
   if (c.files > 0)
     file.metadata["clip_seconds"] =
@@ -66,6 +67,7 @@ ModelInfo read_info(const SafeTensors& file, const std::filesystem::path& path) 
     info.normalization = {json_to_double(norm.at("mean"), "normalization", "mean"),
                           json_to_double(norm.at("std"), "normalization", "std")};
     info.clip_seconds = read_clip_lengths(file, path);
+    if (const auto t = file.metadata.find("training"); t != file.metadata.end()) info.training_json = t->second;
   } catch (const nlohmann::json::exception& e) {
     SER_FAIL("{}: malformed model metadata ({})", path.string(), e.what());
   } catch (const Error& e) {

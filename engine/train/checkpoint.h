@@ -37,6 +37,10 @@ struct ModelInfo {
   std::string feature_config_json = "{}";  // the front-end's parameters, opaque to the engine
   Normalization normalization;
   ClipLengths clip_seconds;  // optional in the file
+  // Optional: how the model was made, a JSON object opaque to the engine (`ser train` stores
+  // its run.json with the data folders' names only, and the files per corpus), so that a
+  // model file away from its run folder still says its recipe and data (`ser info`).
+  std::string training_json;
 };
 
 struct LoadedModel {

@@ -188,6 +188,31 @@ TEST_CASE("--model RUN_DIR: predict and eval find model.safetensors in it; eval 
   }
 }
 
+TEST_CASE("a model file away from its run folder still says its recipe and data (its \"training\" metadata)") {
+  test::TempDir dir;
+  data::DemoCorpusOptions corpus;
+  corpus.speakers = 3;
+  corpus.clips_per_class = 2;
+  data::generate_demo_corpus(dir / "corpus", corpus);
+  const Result trained = run("train --device cpu --cache none --quiet --recipe seed --epochs 1 --seed 5 --val-speakers "
+                             "Actor_03 --data " + (dir / "corpus").string() + " --out " + (dir / "run").string(),
+                             dir.path());
+  CAPTURE(trained.err);
+  REQUIRE(trained.status == 0);
+  fs::create_directories(dir / "alone");
+  fs::copy_file(dir / "run" / "model.safetensors", dir / "alone" / "m.safetensors");
+  const Result info = run("info " + (dir / "alone" / "m.safetensors").string(), dir.path());
+  CAPTURE(info.out);
+  REQUIRE(info.status == 0);
+  CHECK(has(field(info.out, "recipe"), "seed: "));
+  const std::string data = field(info.out, "trained on");
+  CHECK(data.rfind("corpus (", 0) == 0);  // the folder's name, no path of this machine
+  CHECK_FALSE(has(data, dir.path().string()));
+  for (const char* part : {"seed 5", "validation speakers Actor_03", "(stored in the model file)"})
+    CHECK_MESSAGE(has(data, part), part);
+  CHECK(field(info.out, "training files") == "ravdess 24 files, 2 speakers");
+}
+
 TEST_CASE("ser train refuses a class without training files, naming --classes, before writing anything") {
   test::TempDir dir;
   data::DemoCorpusOptions five;
