@@ -75,6 +75,9 @@ void register_demo(CLI::App& app) {
     TrainOptions topts;
     topts.corpus.data_dirs = {corpus.string()};
     topts.out_dir = root / "run";
+    // The demo's short synthetic clips are images of whole clips: the robust recipe (the
+    // default recipe, general, is made for real speech of any length and is slower).
+    topts.recipe = train::Recipe::named("robust");
     topts.recipe.epochs = args->epochs;
     topts.recipe.patience = args->epochs;  // the demo always runs every epoch
     topts.cache_dir = (root / "cache").string();

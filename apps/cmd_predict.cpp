@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -113,6 +114,13 @@ void check_plot_path(const std::string& plot, std::size_t files) {
   std::error_code ec;
   SER_CHECK(!std::filesystem::is_directory(path, ec), "--plot {}: is a folder (it takes a file name, e.g. call.svg)",
             plot);
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string svg_name = (path.stem().empty() ? std::string("call") : path.stem().string()) + ".svg";
+  SER_CHECK(ext == ".svg",
+            "--plot {}: the timeline is written as SVG, so the name must end in .svg (e.g. {}); browsers show it, "
+            "and an SVG converter (rsvg-convert, inkscape) makes a PNG of it",
+            plot, svg_name);
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   SER_CHECK(std::filesystem::is_directory(dir, ec), "--plot {}: no folder {} to write it in", plot, dir.string());
   SER_CHECK(::access(dir.c_str(), W_OK) == 0, "--plot {}: cannot write in {} (permission denied)", plot, dir.string());

@@ -71,12 +71,14 @@ train::Recipe resolve_recipe(const CLI::App& cmd, const RecipeArgs& a) {
 void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
   const std::string from_recipe = " (default: the recipe's)";
   cmd.add_option("--recipe", a.recipe,
-                 "How to train: robust (the default: global-average-pooling head, AdamW with a one-cycle schedule, "
-                 "SpecAugment masks and time shifts, label smoothing, on the notebook's whole-clip images; chosen on "
-                 "unseen speakers, docs/RECIPES.md), general (robust's network and optimiser on 16 ms frames with "
-                 "trimmed ends, random 2 s crops and windows averaged, every corpus and class sampled equally), "
-                 "seed (the Keras notebook exactly), or a recipe .json file (a run.json's \"recipe\"). The "
-                 "options below override single fields")
+                 "How to train: general (the default: robust's network and optimiser on 16 ms frames with trimmed ends, "
+                 "random 2 s crops and windows averaged, every corpus and class sampled equally, each clip also seen "
+                 "as 3 waveform-augmented copies: speed, noise and babble, gain, telephone band, tilt, reverberation; "
+                 "made for speech unlike the training corpus, docs/RECIPES.md), robust (global-average-pooling head, "
+                 "AdamW with a one-cycle schedule, SpecAugment masks and time shifts, label smoothing, on the "
+                 "notebook's whole-clip images; best on unseen speakers of the training corpus), seed (the Keras "
+                 "notebook exactly), or a recipe .json file (a run.json's \"recipe\"). The options below override "
+                 "single fields")
       ->capture_default_str();
   cmd.add_option("--epochs", a.epochs, "Maximum epochs" + from_recipe)->transform(integer_in(1, kMaxEpochs));
   cmd.add_option("--batch", a.batch, "Batch size" + from_recipe)->transform(integer_in(1, kMaxBatch));

@@ -96,6 +96,9 @@ std::string recipe_line(const nlohmann::json& r) {
   add("label_smoothing", "label smoothing");
   parts.push_back(fmt::format("frontend {}", r.contains("frontend") ? text_of(r.at("frontend")) : "resize"));
   add("augment", "augment");
+  if (r.contains("wave_copies"))
+    parts.push_back(fmt::format("{} waveform-augmented copies ({})", text_of(r.at("wave_copies")),
+                                r.contains("wave_augment") ? text_of(r.at("wave_augment")) : "?"));
   return fmt::format("{}: {}", r.contains("name") ? text_of(r.at("name")) : "?", fmt::join(parts, ", "));
 }
 

@@ -104,6 +104,7 @@ struct Predictor::Impl {
     int64_t enqueued = 0, scored = 0;  // windows sent to the batch, and with probabilities back
     bool complete = false;             // every window enqueued (or the file failed)
     std::unique_ptr<LevelMeter> meter;  // timelines
+    bool no_signal = false;  // a one-image file whose image is constant: silent, as a timeline's silent window
   };
   // One image to make: a whole clip (decoded by the worker) or one window's samples.
   struct Job {
@@ -115,6 +116,7 @@ struct Predictor::Impl {
     std::string error;
     double seconds = 0;  // whole: decoded length
     std::string warning;
+    bool no_signal = false;  // whole: the image is constant (silence, or a constant signal)
   };
 
   train::LoadedModel& model;
@@ -262,6 +264,7 @@ struct Predictor::Impl {
         const Tensor image = extractor(worker).image(y);
         std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
         job.warning = input_warning(open[job.file - first_open].header, job.seconds, out, hw);
+        job.no_signal = std::all_of(out, out + hw, [&](float v) { return v == out[0]; });
       } else {
         const Tensor image = extractor(worker).image(job.samples);
         std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
@@ -312,6 +315,7 @@ struct Predictor::Impl {
         const auto n = static_cast<int64_t>(std::llround(job.seconds * ws.sample_rate));
         f.result.seconds = job.seconds;
         f.result.warning = job.warning;
+        f.no_signal = job.no_signal;
         f.result.windows = {TimelineWindow{0, n, 0, n}};
         f.result.probabilities.assign(p, p + classes);
       } else {
@@ -330,7 +334,8 @@ struct Predictor::Impl {
       r.probabilities.clear();
       return;
     }
-    r.silent = r.whole ? std::vector<bool>(1, false) : silent_windows(r.windows, *f.meter, ws.min_level_db);
+    // One rule for silence: a one-image file without signal is silent, as a timeline window is.
+    r.silent = r.whole ? std::vector<bool>(1, f.no_signal) : silent_windows(r.windows, *f.meter, ws.min_level_db);
     r.segments = merge_segments(r.windows, r.silent, stretch_probabilities(r.windows, r.silent, r.probabilities, classes),
                                 classes, ws.sample_rate);
     std::vector<double> sum(static_cast<std::size_t>(classes), 0.0);

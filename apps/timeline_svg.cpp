@@ -67,7 +67,7 @@ std::string timeline_svg(const FilePrediction& r, const std::vector<std::string>
                    : std::string("silent throughout");
   const std::string windows =
       r.windows.size() == 1 ? std::string("one image")
-                            : fmt::format("{} windows of {:g} s every {:g} s", r.windows.size(),
+                            : fmt::format("{} windows of {:.2f} s every {:.2f} s", r.windows.size(),
                                           double(r.windows[0].end - r.windows[0].start) / rate,
                                           double(r.windows[1].start - r.windows[0].start) / rate);
   s += fmt::format(R"(<text x="{}" y="18" font-size="14" font-weight="bold">{} — {}, {}; {}</text>)", kLeft,

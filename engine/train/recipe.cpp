@@ -38,8 +38,15 @@ Recipe robust_recipe() {
   return r;
 }
 
+// The waveform augmentation of `general`: each of 3 copies of a training clip gets a speed
+// change, noise (coloured or babble) at 5-20 dB SNR half the time, a gain, and now and then
+// telephone band, spectral tilt and room reverberation (features/wave_augment.h).
+constexpr const char* kGeneralWaveAugment =
+    "speed=0.9-1.1,reverb=0.3@0.2-0.8,noise=0.5@5-20:white+pink+brown+babble,tilt=0.3@-6-6,telephone=0.2,gain=-12-6";
+
 // Robust's network, optimiser and masks on the fixed time axis, every corpus and class drawn
-// equally often (docs/RECIPES.md "Across corpora" has its figures).
+// equally often, each clip shown as itself or one of 3 waveform-augmented copies
+// (docs/RECIPES.md "Across corpora" has its figures).
 Recipe general_recipe() {
   Recipe r = robust_recipe();
   r.name = "general";
@@ -47,6 +54,8 @@ Recipe general_recipe() {
   r.sampling = "corpus-balanced";
   r.epochs = 60;
   r.patience = 60;
+  r.wave_augment = kGeneralWaveAugment;
+  r.wave_copies = 3;
   return r;
 }
 
@@ -61,8 +70,8 @@ Recipe Recipe::named(const std::string& name) {
   if (name == "seed") return seed_recipe();
   if (name == "robust") return robust_recipe();
   if (name == "general") return general_recipe();
-  SER_FAIL("unknown recipe '{}': expected one of robust (the default), general (fixed time axis), seed (the "
-           "notebook)", name);
+  SER_FAIL("unknown recipe '{}': expected one of general (the default: fixed time axis, waveform augmentation), "
+           "robust (whole-clip images), seed (the notebook)", name);
 }
 
 void Recipe::validate() const {

@@ -56,7 +56,7 @@ struct Recipe {
   // The named recipes: "seed", "robust", "general".
   static Recipe named(const std::string& name);
   static const std::vector<std::string>& names();
-  static const char* default_name() { return "robust"; }
+  static const char* default_name() { return "general"; }
 
   // Throws ser::Error naming the field for a value out of range.
   void validate() const;

@@ -127,6 +127,7 @@ TEST_CASE("ser demo --quick runs the whole chain and leaves a model and a report
     CHECK(odd.status == 0);
     CHECK(odd.output.find("beep.wav: only 0.100 s long") != std::string::npos);
     CHECK(odd.output.find("silence.wav: no signal") != std::string::npos);
+    CHECK(odd.output.find("silence.wav\t0.00\t2.00\tsilent\t\n") != std::string::npos);  // not an emotion
     CHECK(odd.output.find(wav.filename().string() + ": ") == std::string::npos);  // a normal clip: no warning
   }
 }
@@ -165,7 +166,7 @@ TEST_CASE("ser train: recipe options are checked before any work, each a one-lin
     std::string args, expected;
   };
   const std::vector<Case> cases{
-      {"--recipe nonsense", "unknown recipe 'nonsense': expected one of robust (the default), general (fixed time axis), seed"},
+      {"--recipe nonsense", "unknown recipe 'nonsense': expected one of general (the default: fixed time axis, waveform augmentation), robust"},
       {"--recipe " + (dir.path() / "missing.json").string(), "missing.json: cannot open the file"},
       {"--augment shift", "--augment item 'shift': expected KEY=VALUE"},
       {"--augment time-masks=2", "--augment item 'time-masks=2': expected COUNTxMAXWIDTH"},

@@ -102,7 +102,8 @@ TEST_CASE("ser info MODEL: what the model file holds, and what its run folder ad
   REQUIRE(folder.status == 0);
   CHECK(has(field(folder.out, "model"), (dir / "run" / "model.safetensors").string()));
   const std::string recipe = field(folder.out, "recipe");
-  for (const char* part : {"general: ", "epochs ", "batch ", "lr ", "sampling corpus-balanced", "frontend fixed"})
+  for (const char* part : {"general: ", "epochs ", "batch ", "lr ", "sampling corpus-balanced", "frontend fixed",
+                           "3 waveform-augmented copies (speed=0.9-1.1,"})
     CHECK_MESSAGE(has(recipe, part), part);
   const std::string data = field(folder.out, "trained on");
   for (const char* part : {"/corpora/RAVDESS, /corpora/TESS_renamed", "protocol speaker", "seed 3",

@@ -213,6 +213,18 @@ TEST_CASE("files come back in input order; one that fails says why and the rest 
   CHECK(out[6].segments[0].label == -1);
   CHECK(out[6].warning.find("no signal") == 0);
 
+  // One rule for silence: one second of zeros (one image, no timeline) is silent too, unlabelled.
+  write_float_wav(dir / "second.wav", std::vector<float>(kRate, 0.0f));
+  const std::vector<FilePrediction> one = predict_all({dir / "second.wav"});
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].ok());
+  CHECK(one[0].whole);
+  CHECK(one[0].label == -1);
+  CHECK(one[0].mean_probabilities.empty());
+  REQUIRE(one[0].segments.size() == 1);
+  CHECK(one[0].segments[0].label == -1);
+  CHECK(one[0].warning == out[6].warning);
+
   // --window: every file in windows; one shorter than a window fails, saying so.
   PredictOptions windows;
   windows.window_seconds = 2.0;
@@ -411,6 +423,8 @@ TEST_CASE("ser predict refuses bad input with one line, a non-zero status, and n
       {"--whole --window 2 " + clip, "--whole scores each file as one image", 1},
       {"--plot " + (dir / "no" / "such" / "x.svg").string() + " " + clip, "x.svg: no folder", 1},
       {"--plot " + (dir / "empty").string() + " " + clip, "is a folder", 1},
+      {"--plot " + (dir / "x.png").string() + " " + clip,
+       "x.png: the timeline is written as SVG, so the name must end in .svg (e.g. x.svg)", 1},
       {"--plot " + (dir / "x.svg").string() + " " + clip + " " + clip, "draws one recording, and 2 files", 1},
       {"", "nothing to predict", 1},
   };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/io/file.h"
+#include "engine/train/recipe.h"
 #include "features/cache.h"
 #include "reliability/process.h"
 #include "reliability/tiny_corpus.h"
@@ -38,7 +39,8 @@ TEST_CASE("two ser train processes sharing one feature cache never corrupt it") 
   REQUIRE(status_b == 0);
   CHECK(read_file_bytes(dir / "a" / "model.safetensors") == read_file_bytes(dir / "b" / "model.safetensors"));
 
-  features::FeatureCache check(cache, features::LogMelConfig{});
+  // The default recipe's front end: the one both runs cached images of.
+  features::FeatureCache check(cache, features::LogMelConfig::named(train::Recipe::named(train::Recipe::default_name()).frontend));
   int64_t wavs = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir / "corpus")) {
     if (e.path().extension() != ".wav") continue;

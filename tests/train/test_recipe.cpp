@@ -6,6 +6,8 @@
 // uses every recipe feature.
 #include <doctest/doctest.h>
 
+#include "features/wave_augment.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -606,11 +608,14 @@ TEST_CASE("a run with every recipe feature (augment, mixup, smoothing, balanced,
 namespace ser::train {
 TEST_SUITE("train") {
 TEST_CASE("Recipe::named(\"general\"): robust's network and optimiser on the fixed time axis, corpus x class sampling") {
-  CHECK(std::string(Recipe::default_name()) == "robust");
+  CHECK(std::string(Recipe::default_name()) == "general");
   const Recipe g = Recipe::named("general");
   Recipe r = Recipe::named("robust");
   CHECK(g.frontend == "fixed");
   CHECK(g.sampling == "corpus-balanced");
+  CHECK(g.wave_copies == 3);
+  CHECK(features::WaveAugmentConfig::parse(g.wave_augment).text() == g.wave_augment);  // canonical, valid
+  CHECK(r.wave_copies == 0);
   CHECK(g.architecture == r.architecture);
   CHECK(g.augment == r.augment);
   CHECK(g.lr == r.lr);
