@@ -29,19 +29,34 @@ namespace fs = std::filesystem;
 namespace {
 
 // Why a decodable one-image file is still no input for the model, or "" (see predict.h).
-// image: (H*W) log-mel image before normalisation.
-std::string input_warning(const features::AudioHeader& header, double seconds, const float* image, int64_t hw) {
+// image: (H*W) log-mel image before normalisation. (The sample rate is bandwidth_warning's,
+// said for every file.)
+std::string input_warning(double seconds, const float* image, int64_t hw) {
   if (std::all_of(image, image + hw, [&](float v) { return v == image[0]; }))
     return "no signal (silent or constant): the prediction means nothing";
-  if (header.sample_rate < kLowestSensibleRate)
-    return fmt::format("recorded at {} Hz: too little bandwidth for speech, the prediction means little",
-                       header.sample_rate);
   if (seconds < kShortestSensibleSeconds)
     return fmt::format("only {:.3f} s long: stretched over the whole image, shorter than any training utterance",
                        seconds);
   if (seconds > kLongestSensibleSeconds)
     return fmt::format("{:.0f} s long: squeezed into one image; leave out --whole to get a timeline", seconds);
   return "";
+}
+
+// What a file's sample rate leaves of the band the features cover (0 .. feature_rate / 2),
+// or "": said once per file, whether it is one image or a timeline.
+std::string bandwidth_warning(int file_rate, int feature_rate) {
+  if (file_rate < kLowestSensibleRate)
+    return fmt::format("recorded at {} Hz: too little bandwidth for speech, the prediction means little", file_rate);
+  if (file_rate < feature_rate)
+    return fmt::format("recorded at {} Hz: nothing above {} Hz, where the model's features reach {} Hz (phone "
+                       "audio?); expect lower accuracy",
+                       file_rate, file_rate / 2, feature_rate / 2);
+  return "";
+}
+
+void add_warning(std::string& to, const std::string& more) {
+  if (more.empty()) return;
+  to += (to.empty() ? "" : "; ") + more;
 }
 
 // The message of a per-file failure without its source location and without the file name
@@ -235,6 +250,7 @@ struct Predictor::Impl {
     OpenFile& f = state(i);
     try {
       f.header = features::read_audio_header((*files)[i]);
+      f.result.warning = bandwidth_warning(f.header.sample_rate, ws.sample_rate);
       const double declared = f.header.seconds();
       if (ws.framing == Framing::Windows && declared * ws.sample_rate < static_cast<double>(ws.window)) {
         fail(f, fmt::format("{:.2f} s long, shorter than one --window of {:.2f} s (leave out --window to score it "
@@ -263,7 +279,7 @@ struct Predictor::Impl {
         job.seconds = static_cast<double>(y.size()) / ws.sample_rate;
         const Tensor image = extractor(worker).image(y);
         std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
-        job.warning = input_warning(open[job.file - first_open].header, job.seconds, out, hw);
+        job.warning = input_warning(job.seconds, out, hw);
         job.no_signal = std::all_of(out, out + hw, [&](float v) { return v == out[0]; });
       } else {
         const Tensor image = extractor(worker).image(job.samples);
@@ -314,7 +330,7 @@ struct Predictor::Impl {
       if (job.whole) {
         const auto n = static_cast<int64_t>(std::llround(job.seconds * ws.sample_rate));
         f.result.seconds = job.seconds;
-        f.result.warning = job.warning;
+        add_warning(f.result.warning, job.warning);
         f.no_signal = job.no_signal;
         f.result.windows = {TimelineWindow{0, n, 0, n}};
         f.result.probabilities.assign(p, p + classes);
@@ -346,7 +362,7 @@ struct Predictor::Impl {
       for (int c = 0; c < classes; ++c) sum[static_cast<std::size_t>(c)] += r.probabilities[k * classes + c];
     }
     if (voiced == 0) {
-      r.warning = "no signal (silent throughout): nothing to label";
+      r.warning = "no signal (silent throughout): nothing to label";  // the rest would not matter
       return;
     }
     for (double s : sum) r.mean_probabilities.push_back(static_cast<float>(s / voiced));

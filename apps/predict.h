@@ -73,7 +73,7 @@ WindowSettings window_settings(const train::ModelInfo& info, const features::Log
 struct FilePrediction {
   std::filesystem::path file;
   std::string error;    // non-empty: the file failed (the reason, without the path)
-  std::string warning;  // a one-image file unlike any training clip, or a timeline with no sound
+  std::string warning;  // a file unlike any training clip (too short or long for one image, a narrow band), or no sound
   double seconds = 0;   // decoded length
   bool whole = true;    // one image of the whole file; false: a timeline of windows
   std::vector<TimelineWindow> windows;  // (W) in samples at sample_rate; one covering all for `whole`

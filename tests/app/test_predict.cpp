@@ -213,6 +213,22 @@ TEST_CASE("files come back in input order; one that fails says why and the rest 
   CHECK(out[6].segments[0].label == -1);
   CHECK(out[6].warning.find("no signal") == 0);
 
+  // Phone audio: a narrow band is said once per file, for one image and for a timeline alike.
+  std::vector<float> tone(static_cast<std::size_t>(8000 * 1.5));
+  for (std::size_t i = 0; i < tone.size(); ++i) tone[i] = 0.3f * static_cast<float>(std::sin(0.05 * double(i)));
+  data::write_wav_pcm16(dir / "phone.wav", tone, 8000);
+  std::vector<float> long_tone(static_cast<std::size_t>(3000 * 12));
+  for (std::size_t i = 0; i < long_tone.size(); ++i)
+    long_tone[i] = 0.3f * static_cast<float>(std::sin(0.05 * double(i)));
+  data::write_wav_pcm16(dir / "narrow.wav", long_tone, 3000);
+  const std::vector<FilePrediction> band = predict_all({dir / "phone.wav", dir / "narrow.wav"});
+  REQUIRE(band.size() == 2);
+  CHECK(band[0].whole);
+  CHECK(band[0].warning.find("recorded at 8000 Hz: nothing above 4000 Hz, where the model's features reach 8000 Hz") == 0);
+  CHECK_FALSE(band[1].whole);
+  CHECK(band[1].warning.find("recorded at 3000 Hz: too little bandwidth for speech") == 0);
+  for (const auto& r : band) CHECK(r.warning.find("recorded at", 1) == std::string::npos);  // once
+
   // One rule for silence: one second of zeros (one image, no timeline) is silent too, unlabelled.
   write_float_wav(dir / "second.wav", std::vector<float>(kRate, 0.0f));
   const std::vector<FilePrediction> one = predict_all({dir / "second.wav"});
