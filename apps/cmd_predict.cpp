@@ -15,6 +15,7 @@
 
 #include "apps/cli_values.h"
 #include "apps/commands.h"
+#include "apps/interrupt.h"
 #include "apps/model_info.h"
 #include "apps/predict.h"
 #include "apps/predict_inputs.h"
@@ -143,6 +144,11 @@ void run_predict(const Args& a) {
   options.threads = a.threads;
   // A bar on the terminal while the rows go to a file or a pipe (on the terminal, they are the progress).
   options.progress = files.size() > 1 && ::isatty(STDERR_FILENO) == 1 && ::isatty(STDOUT_FILENO) != 1;
+  // Ctrl-C / SIGTERM: the labels so far are written (the file in progress up to where it
+  // was read), then exit 130 / 143; a second signal stops at once.
+  InterruptHandler interrupts("", "ser: stopping: writing what is labelled so far (send the signal again to stop at once)");
+  interrupts.training_started();
+  options.stop = [&interrupts] { return interrupts.signal() != 0; };
   Predictor predictor(loaded, options);
   const auto& names = loaded.info.class_names;
   int failures = 0;
@@ -170,6 +176,10 @@ void run_predict(const Args& a) {
     }
   });
   if (plotted) fmt::print(stderr, "plot: {}\n", a.plot);
+  if (interrupts.signal() != 0) {
+    fmt::print(stderr, "ser: interrupted: the rows above are every file labelled before the signal\n");
+    throw ExitStatus{128 + interrupts.signal()};
+  }
   if (failures) throw ExitStatus{1};
 }
 

@@ -17,6 +17,8 @@ char g_line[1024];                     // the before-training line, written by t
 size_t g_line_size = 0;
 constexpr char kStopping[] = "\nser: stopping after the current epoch (its checkpoint is written first); "
                              "send the signal again to stop at once\n";
+char g_stopping[1024];  // the line written at the first signal once training runs
+size_t g_stopping_size = 0;
 struct sigaction g_previous_int, g_previous_term;
 
 void write_all(const char* text, size_t size) {
@@ -41,15 +43,18 @@ extern "C" void on_signal(int sig) {
   sigemptyset(&default_action.sa_mask);
   ::sigaction(SIGINT, &default_action, nullptr);
   ::sigaction(SIGTERM, &default_action, nullptr);
-  write_all(kStopping, sizeof kStopping - 1);
+  write_all(g_stopping, g_stopping_size);
 }
 
 }  // namespace
 
-InterruptHandler::InterruptHandler(const std::string& before_training_line) {
+InterruptHandler::InterruptHandler(const std::string& before_training_line, const std::string& stopping_line) {
   const std::string line = "\n" + before_training_line + "\n";
   g_line_size = std::min(line.size(), sizeof g_line);
   std::memcpy(g_line, line.data(), g_line_size);
+  const std::string stopping = stopping_line.empty() ? std::string(kStopping) : "\n" + stopping_line + "\n";
+  g_stopping_size = std::min(stopping.size(), sizeof g_stopping);
+  std::memcpy(g_stopping, stopping.data(), g_stopping_size);
   g_signal = 0;
   g_training = 0;
   struct sigaction action {};

@@ -149,6 +149,18 @@ struct Predictor::Impl {
   std::deque<OpenFile> open;                     // files not yet returned, oldest first
   std::size_t first_open = 0;                    // run index of open.front()
   std::vector<Job> jobs;
+  ProgressBar* bar = nullptr;                    // during run(), with options.progress: seconds of audio
+  double read_seconds = 0;                       // audio read so far (the bar shows whole seconds)
+  int64_t ticked = 0;
+
+  bool stopping() const { return options.stop && options.stop(); }
+
+  void advance(double seconds) {
+    read_seconds += seconds;
+    const auto whole = static_cast<int64_t>(read_seconds);
+    if (bar && whole > ticked) bar->tick(whole - ticked);
+    ticked = std::max(ticked, whole);
+  }
 
   Impl(train::LoadedModel& m, const PredictOptions& o)
       : model(m), config(model_feature_config(m.info)), ws(window_settings(m.info, config, o)), options(o) {
@@ -218,10 +230,16 @@ struct Predictor::Impl {
     features::AudioStream stream((*files)[i], ws.sample_rate);
     std::vector<float> buf;  // (samples from buf_start on)
     int64_t buf_start = 0, k = 0;
+    bool interrupted = false;
     for (;;) {
+      if (stopping()) {
+        interrupted = true;
+        break;
+      }
       const std::size_t before = buf.size();
       if (!stream.read(buf)) break;
       f.meter->add(buf.data() + before, static_cast<int64_t>(buf.size() - before));
+      advance(static_cast<double>(buf.size() - before) / ws.sample_rate);
       const int64_t have = buf_start + static_cast<int64_t>(buf.size());
       for (; k * ws.hop + ws.window <= have; ++k) {
         enqueue_window(i, k, k * ws.hop, buf, buf_start);
@@ -230,6 +248,21 @@ struct Predictor::Impl {
       const int64_t keep_from = std::max(buf_start, std::min(k * ws.hop, have - ws.window));
       buf.erase(buf.begin(), buf.begin() + (keep_from - buf_start));
       buf_start = keep_from;
+    }
+    if (interrupted) {  // the windows enqueued so far are the timeline
+      if (k == 0) {
+        fail(f, "interrupted before its first window was read");
+        return;
+      }
+      const int64_t covered = (k - 1) * ws.hop + ws.window;
+      f.result.seconds = static_cast<double>(covered) / ws.sample_rate;
+      f.result.windows = plan_windows(covered, ws.window, ws.hop);
+      SER_CHECK(static_cast<int64_t>(f.result.windows.size()) == k, "timeline: {} windows planned, {} read",
+                f.result.windows.size(), k);
+      add_warning(f.result.warning, fmt::format("interrupted: the timeline covers the first {:.2f} s only",
+                                                f.result.seconds));
+      state(i).complete = true;
+      return;
     }
     const int64_t n = stream.delivered();
     f.result.seconds = static_cast<double>(n) / ws.sample_rate;
@@ -260,10 +293,12 @@ struct Predictor::Impl {
       }
       const bool whole =
           ws.framing == Framing::Whole || (ws.framing == Framing::Auto && declared <= ws.whole_up_to_seconds);
-      if (whole)
+      if (whole) {
         start_whole(i);
-      else
+        advance(declared);
+      } else {
         start_timeline(i);
+      }
     } catch (const std::exception& e) {
       fail(state(i), failure_reason(e, (*files)[i]));
     }
@@ -370,12 +405,11 @@ struct Predictor::Impl {
   }
 
   // Returns, in order, every file at the front whose results are all in.
-  void emit_ready(const std::function<void(FilePrediction&)>& done, ProgressBar* bar) {
+  void emit_ready(const std::function<void(FilePrediction&)>& done) {
     while (!open.empty() && open.front().complete &&
            (!open.front().result.error.empty() || open.front().scored == open.front().enqueued)) {
       finish(open.front());
       done(open.front().result);
-      if (bar) bar->tick(1);
       open.pop_front();
       ++first_open;
     }
@@ -395,18 +429,32 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
   s.open.clear();
   s.jobs.clear();
   s.first_open = 0;
+  s.read_seconds = 0;
+  s.ticked = 0;
   std::unique_ptr<ProgressBar> bar;
-  if (s.options.progress) bar = std::make_unique<ProgressBar>(static_cast<int64_t>(files.size()), "predict");
-  for (std::size_t i = 0; i < files.size(); ++i) {
+  if (s.options.progress) {  // counts seconds of audio, so that one long recording moves too
+    double total = 0;
+    for (const auto& f : files) {
+      try {
+        total += features::read_audio_header(f).seconds();
+      } catch (const std::exception&) {
+        // a file that does not open counts nothing; its error comes with its result
+      }
+    }
+    bar = std::make_unique<ProgressBar>(static_cast<int64_t>(total), "predict (seconds of audio)");
+  }
+  s.bar = bar.get();
+  for (std::size_t i = 0; i < files.size() && !s.stopping(); ++i) {
     s.open.emplace_back();
     s.open.back().result.file = files[i];
     s.start_file(i);
-    s.emit_ready(done, bar.get());
+    s.emit_ready(done);
   }
   s.flush();
-  s.emit_ready(done, bar.get());
+  s.emit_ready(done);
   SER_CHECK(s.open.empty(), "predict: {} files left without a result", s.open.size());
   if (bar) bar->finish();
+  s.bar = nullptr;
   s.files = nullptr;
 }
 

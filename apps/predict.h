@@ -55,7 +55,11 @@ struct PredictOptions {
   double min_level_db = kDefaultMinLevelDb;
   int batch = kDefaultPredictBatch;  // images per forward pass
   int threads = 0;                   // feature threads, 0 = all cores
-  bool progress = false;             // progress bar on stderr
+  bool progress = false;             // progress bar on stderr, counting seconds of audio
+  // Polled between blocks of audio and between files: true stops the run early. The file in
+  // progress ends with the windows read so far (a warning says where it stopped); files not
+  // started are left out. Ctrl-C in `ser predict`.
+  std::function<bool()> stop;
 };
 
 // The window, hop and one-image limit a model and the options give, in samples at the

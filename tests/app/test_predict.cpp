@@ -330,6 +330,39 @@ TEST_CASE("ser predict: a folder, a list on standard input, JSON lines that stan
   test::check_xml_with_python(svg.str());
 }
 
+TEST_CASE("a stop request (Ctrl-C) ends the run with the timeline read so far; files not started are left out") {
+  const test::DemoModel& model = test::demo_model();
+  test::TempDir dir;
+  std::vector<data::ManifestEntry> twenty = ten_clips();
+  const auto ten = ten_clips();
+  twenty.insert(twenty.end(), ten.begin(), ten.end());
+  const Recording rec = clips_in_a_row(dir / "long.wav", twenty, 1.5);
+  const std::vector<FilePrediction> full = predict_all({rec.file});
+  REQUIRE(full.size() == 1);
+  int polls = 0;
+  PredictOptions options;
+  options.stop = [&polls] { return ++polls > 4; };  // a few blocks into the first file
+  const std::vector<FilePrediction> out = predict_all({rec.file, ten[0].path}, options);
+  REQUIRE(out.size() == 1);  // the second file never started
+  const FilePrediction& r = out[0];
+  REQUIRE_MESSAGE(r.ok(), r.error);
+  CHECK(r.warning.find("interrupted: the timeline covers the first ") != std::string::npos);
+  REQUIRE(!r.windows.empty());
+  CHECK(r.windows.size() < full[0].windows.size());
+  CHECK(r.seconds < full[0].seconds);
+  // The windows it has are the full run's: the same windows, the same probabilities (to 1e-6:
+  // the last batch holds fewer images, and the GEMM's blocking rounds a batch of another
+  // size differently in the last bits).
+  const std::size_t c_count = model.class_names.size();
+  for (std::size_t k = 0; k < r.windows.size(); ++k) {
+    CAPTURE(k);
+    CHECK(r.windows[k].start == full[0].windows[k].start);
+    for (std::size_t c = 0; c < c_count; ++c)
+      CHECK(r.probabilities[k * c_count + c] == doctest::Approx(full[0].probabilities[k * c_count + c]).epsilon(1e-6));
+  }
+  CHECK(r.segments.back().end <= r.seconds + 1e-9);
+}
+
 TEST_CASE("ser eval streams the corpus in chunks and reports the accuracy the model has on it") {
   const test::DemoModel& model = test::demo_model();
   test::TempDir dir;
