@@ -142,7 +142,8 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--model", args->model,
                   "Model file written by `ser train`, or its run folder (default: the shipped model, "
                   "models/default.safetensors, or $SER_MODEL; docs/MODEL.md)");
-  cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)")->required();
+  cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)");
+  cmd->add_option("--labels", args->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
   cmd->add_option("--out", args->out, "Report folder; each evaluation overwrites its report files (default: eval/ beside the model)");
   cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables)");

@@ -37,7 +37,7 @@ struct Args {
 
 void run_features(const Args& a) {
   const std::filesystem::path out = a.out;
-  const data::ClassSet classes = data::ClassSet::parse(a.corpus.classes);
+  const data::ClassSet classes = resolve_classes(a.corpus);
   const data::IndexResult index = index_from_options(a.corpus, classes);
   if (!a.quiet) print_index_report(index, IndexUse::Features);
   SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
@@ -92,9 +92,10 @@ void register_features(CLI::App& app) {
       "reported and left out of all of them. In Python: x = numpy.load('OUT/images.npy').\n"
       "The corpus is indexed as `ser train` indexes it, and the images are those training uses (feature cache "
       "included); the files are replaced only once all are complete.");
-  cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable), as for train")->required();
+  cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable), as for train");
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
-  cmd->add_option("--classes", args->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
+  cmd->add_option("--labels", args->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
+  cmd->add_option("--classes", args->corpus.classes, "auto (the default: the six seed classes neutral,happy,sad,angry,fearful,disgust for published corpora; the " "class folders or label values of a folders corpus or --labels list), 6, 8 (adds calm, surprised) or a comma " "list of any class names (emotions in any spelling are normalised)")
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Folder for the files (created; files of the same names are replaced)")
       ->required();

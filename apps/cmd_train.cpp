@@ -166,7 +166,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
                              const std::string& resume) {
   SER_CHECK(!resume.empty(), "--resume: empty path");
   // Options that define the experiment cannot change under a resumed run.
-  for (const char* fixed : {"--data", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
+  for (const char* fixed : {"--data", "--labels", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
                             "--classes", "--val-speakers", "--test-speakers", "--val-corpus", "--test-corpus", "--lr-schedule", "--weight-decay",
                             "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--short-crops", "--wave-augment", "--wave-copies", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
@@ -209,11 +209,13 @@ void register_train(CLI::App& app) {
   auto quiet = std::make_shared<bool>(false);
   auto force = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("train", "Train on corpora in their native layouts; writes model, checkpoint and report");
-  cmd->add_option("--data", opts->corpus.data_dirs, "Corpus folder (repeatable): RAVDESS, SAVEE, TESS, CREMA-D, EMO-DB or renamed; any audio format "
-                  "libsndfile reads (WAV, FLAC, OGG, AIFF, ...)");
+  cmd->add_option("--data", opts->corpus.data_dirs, "Corpus folder (repeatable): RAVDESS, SAVEE, TESS, CREMA-D, EMO-DB, renamed, or "
+                  "a folder per class (--corpus folders); any audio format libsndfile reads (WAV, FLAC, OGG, AIFF, ...)");
   cmd->add_option("--corpus", opts->corpus.corpus,
-                  "Corpus kind: auto|ravdess|savee|tess|cremad|emodb|renamed, one for all --data or a comma list, one each")
+                  "Corpus kind: auto|ravdess|savee|tess|cremad|emodb|renamed|folders (DATA/CLASS/clip.wav or "
+                  "DATA/SPEAKER/CLASS/clip.wav), one for all --data or a comma list, one each")
       ->capture_default_str();
+  cmd->add_option("--labels", opts->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
   cmd->add_option("--out", opts->out_dir,
                   "Run folder for model, checkpoint, report (default: a new folder runs/DATE-TIME, printed); a "
                   "folder that already holds a run is refused unless --force");
@@ -239,7 +241,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--seed", opts->seed, "Random seed (split, initialisation, shuffles, dropout)")
       ->transform(unsigned_64bit())
       ->capture_default_str();
-  cmd->add_option("--classes", opts->corpus.classes, "6 (seed classes), 8 (adds calm, surprised) or a comma list")
+  cmd->add_option("--classes", opts->corpus.classes, "auto (the default: the six seed classes neutral,happy,sad,angry,fearful,disgust for published corpora; the " "class folders or label values of a folders corpus or --labels list), 6, 8 (adds calm, surprised) or a comma " "list of any class names (emotions in any spelling are normalised)")
       ->capture_default_str();
   add_device_option(*cmd, opts->device);
   cmd->add_option("--math", opts->math,

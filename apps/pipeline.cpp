@@ -3,14 +3,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "engine/core/error.h"
 
 namespace ser::app {
 
-data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes) {
-  SER_CHECK(!options.data_dirs.empty(), "no corpus given: pass --data DIR (repeatable)");
+namespace {
+
+// (folder, kind) of every --data folder, checked.
+std::vector<std::pair<std::filesystem::path, data::CorpusKind>> folder_kinds(const CorpusOptions& options) {
+  SER_CHECK(!options.data_dirs.empty() || !options.labels.empty(),
+            "no corpus given: pass --data DIR (repeatable) or --labels FILE.csv");
   std::vector<std::string> kinds;
   std::string rest = options.corpus;
   for (std::size_t pos; (pos = rest.find(',')) != std::string::npos; rest = rest.substr(pos + 1))
@@ -28,7 +34,47 @@ data::IndexResult index_from_options(const CorpusOptions& options, const data::C
               dir.string());
     folders.emplace_back(dir, data::parse_corpus_kind(kinds.size() == 1 ? kinds[0] : kinds[i]));
   }
-  return data::index_corpora(folders, classes);
+  return folders;
+}
+
+std::vector<data::ListedFile> listed_files(const CorpusOptions& options) {
+  std::vector<data::ListedFile> rows;
+  for (const std::string& list : options.labels) {
+    const auto part = data::read_label_list(list);
+    rows.insert(rows.end(), part.begin(), part.end());
+  }
+  return rows;
+}
+
+}  // namespace
+
+data::ClassSet resolve_classes(const CorpusOptions& options) {
+  if (options.classes != "auto") return data::ClassSet::parse(options.classes);
+  std::set<std::string> own;
+  bool published = false;
+  for (const auto& [dir, kind] : folder_kinds(options)) {
+    if (kind != data::CorpusKind::Folders) {
+      published = true;
+      continue;
+    }
+    for (const auto& name : data::folders_class_names(dir)) own.insert(name);
+  }
+  for (const auto& name : data::listed_class_names(listed_files(options))) own.insert(name);
+  if (own.empty()) return data::ClassSet::six();
+  data::ClassSet set = published ? data::ClassSet::six() : data::ClassSet{};
+  for (const auto& name : own)
+    if (std::find(set.names.begin(), set.names.end(), name) == set.names.end()) set.names.push_back(name);
+  SER_CHECK(set.names.size() >= 2, "--classes auto: the folders name one class only ({}); a model needs two or more",
+            set.names.empty() ? std::string("none") : set.names[0]);
+  return set;
+}
+
+data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes) {
+  data::IndexResult index = data::index_corpora(folder_kinds(options), classes, true, listed_files(options));
+  if (index.entries.empty() && !index.skipped.empty())
+    SER_FAIL("no usable audio files: {} files were found, none of them in a layout ser knows ({}); {}",
+             index.skipped.size(), index.skipped.front().second, data::known_layouts());
+  return index;
 }
 
 void ensure_output_folder(const std::filesystem::path& dir, const std::string& option) {

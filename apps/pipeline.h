@@ -17,9 +17,15 @@ namespace ser::app {
 
 struct CorpusOptions {
   std::vector<std::string> data_dirs;  // --data, repeatable
-  std::string corpus = "auto";         // --corpus: auto|ravdess|savee|tess|cremad|emodb|renamed (one, or one per --data)
-  std::string classes = "6";           // --classes: 6, 8, or a comma list
+  std::string corpus = "auto";         // --corpus: auto|ravdess|savee|tess|cremad|emodb|renamed|folders (one, or one per --data)
+  std::string classes = "auto";        // --classes: auto, 6, 8, or a comma list (resolve_classes)
+  std::vector<std::string> labels;     // --labels: label lists (data/user_corpus.h), repeatable
 };
+
+// The class set of --classes: "auto" is the six seed classes for the published corpora and,
+// with a folders corpus or a label list, the classes those name (sorted; after the six when
+// published corpora come too); else ClassSet::parse. Reads the folders' layout and the lists.
+data::ClassSet resolve_classes(const CorpusOptions& options);
 
 struct FeatureOptions {
   std::filesystem::path cache_dir;  // empty = no cache

@@ -34,7 +34,8 @@ nlohmann::json TrainOptions::to_json() const {
           {"out", out_dir.string()},  {"protocol", protocol},    {"recipe", recipe},
           {"seed", seed},             {"device", device},        {"cache", cache_dir},
           {"threads", threads},       {"math", math},            {"val_speakers", val_speakers},
-          {"test_speakers", test_speakers}, {"val_corpus", val_corpus}, {"test_corpus", test_corpus}};
+          {"test_speakers", test_speakers}, {"val_corpus", val_corpus}, {"test_corpus", test_corpus},
+          {"labels", corpus.labels}};
 }
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
@@ -42,6 +43,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.corpus.data_dirs = j.at("data").get<std::vector<std::string>>();
   o.corpus.corpus = j.at("corpus").get<std::string>();
   o.corpus.classes = j.at("classes").get<std::string>();
+  if (j.contains("labels")) o.corpus.labels = j.at("labels").get<std::vector<std::string>>();
   o.out_dir = j.at("out").get<std::string>();
   o.protocol = j.at("protocol").get<std::string>();
   if (j.contains("recipe")) {
@@ -111,7 +113,8 @@ void validate(const TrainOptions& o) {
     data::parse_speaker_list(o.val_speakers);  // malformed lists are refused before any work
     if (!o.test_speakers.empty()) data::parse_speaker_list(o.test_speakers);
   }
-  SER_CHECK(!o.corpus.data_dirs.empty(), "no corpus given: pass --data DIR (repeatable)");
+  SER_CHECK(!o.corpus.data_dirs.empty() || !o.corpus.labels.empty(),
+            "no corpus given: pass --data DIR (repeatable) or --labels FILE.csv");
   std::error_code ec;
   for (const std::string& dir : o.corpus.data_dirs) {
     SER_CHECK(fs::exists(dir, ec), "--data {}: no such folder", dir);
@@ -442,7 +445,7 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   const TrainOptions options = with_absolute_paths(given);
   const fs::path run = options.out_dir;
   const Device device = resolve_device(options.device);
-  const data::ClassSet classes = data::ClassSet::parse(options.corpus.classes);
+  const data::ClassSet classes = resolve_classes(options.corpus);
   check_run_folder_writable(run);
   if (!resume) check_not_reusing(run, options);
   InterruptHandler interrupts(

@@ -35,7 +35,9 @@ CorpusKind parse_corpus_kind(const std::string& text) {
   if (s == "cremad" || s == "crema") return CorpusKind::CremaD;
   if (s == "emodb" || s == "emo") return CorpusKind::EmoDb;
   if (s == "renamed") return CorpusKind::Renamed;
-  SER_FAIL("unknown corpus kind '{}': expected auto, ravdess, savee, tess, cremad, emodb or renamed", text);
+  if (s == "folders" || s == "folder") return CorpusKind::Folders;
+  SER_FAIL("unknown corpus kind '{}': expected auto, ravdess, savee, tess, cremad, emodb, renamed or folders (a folder "
+           "per class)", text);
 }
 
 const char* corpus_name(CorpusKind kind) {
@@ -47,6 +49,7 @@ const char* corpus_name(CorpusKind kind) {
     case CorpusKind::CremaD: return "cremad";
     case CorpusKind::EmoDb: return "emodb";
     case CorpusKind::Renamed: return "renamed";
+    case CorpusKind::Folders: return "folders";
   }
   return "?";
 }
@@ -70,6 +73,16 @@ std::string canonical_emotion(const std::string& word) {
   return it == kWords.end() ? std::string() : it->second;
 }
 
+std::string class_name(const std::string& word) {
+  SER_CHECK(!word.empty(), "an empty class name");
+  SER_CHECK(word.size() <= 40, "class name '{}' is longer than 40 characters", word);
+  for (char c : word)
+    SER_CHECK(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_',
+              "class name '{}': only letters, digits, '-' and '_' may be used", word);
+  const std::string emotion = canonical_emotion(word);
+  return emotion.empty() ? lower(word) : emotion;
+}
+
 ClassSet ClassSet::six() { return {{"neutral", "happy", "sad", "angry", "fearful", "disgust"}}; }
 
 ClassSet ClassSet::eight() {
@@ -85,9 +98,12 @@ ClassSet ClassSet::parse(const std::string& spec) {
   while (start <= spec.size()) {
     const std::size_t comma = std::min(spec.find(',', start), spec.size());
     const std::string word = spec.substr(start, comma - start);
-    const std::string name = canonical_emotion(word);
-    SER_CHECK(!name.empty(), "class list '{}': '{}' is not an emotion (neutral, calm, happy, sad, angry, "
-              "fearful, disgust, surprised, boredom)", spec, word);
+    std::string name;
+    try {
+      name = class_name(word);
+    } catch (const Error& e) {
+      SER_FAIL("class list '{}': {}", spec, e.message());
+    }
     SER_CHECK(std::find(set.names.begin(), set.names.end(), name) == set.names.end(),
               "class list '{}': '{}' appears twice", spec, name);
     set.names.push_back(name);
@@ -98,8 +114,8 @@ ClassSet ClassSet::parse(const std::string& spec) {
 }
 
 int ClassSet::index_of(const std::string& emotion) const {
-  const std::string name = canonical_emotion(emotion);
-  if (name.empty()) return -1;
+  std::string name = canonical_emotion(emotion);
+  if (name.empty()) name = lower(emotion);
   const auto it = std::find(names.begin(), names.end(), name);
   return it == names.end() ? -1 : static_cast<int>(it - names.begin());
 }

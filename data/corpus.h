@@ -3,6 +3,8 @@
 // one labelled file (ManifestEntry). Emotion words from every corpus are normalised to
 // nine canonical names: neutral calm happy sad angry fearful disgust surprised, and
 // boredom (EMO-DB only; in no preset class set, so excluded like calm unless listed).
+// A user's own corpus (--corpus folders, --labels) may name any class: a word that is no
+// emotion is kept as it is written, lower-cased (class_name).
 #pragma once
 
 #include <filesystem>
@@ -11,16 +13,21 @@
 
 namespace ser::data {
 
-enum class CorpusKind { Auto, Ravdess, Savee, Tess, CremaD, EmoDb, Renamed };
+enum class CorpusKind { Auto, Ravdess, Savee, Tess, CremaD, EmoDb, Renamed, Folders };
 
-// "auto|ravdess|savee|tess|cremad|emodb|renamed" (case-insensitive; "crema-d" and
-// "emo-db" also accepted).
+// "auto|ravdess|savee|tess|cremad|emodb|renamed|folders" (case-insensitive; "crema-d" and
+// "emo-db" also accepted). folders: a folder per class (data/user_corpus.h).
 CorpusKind parse_corpus_kind(const std::string& text);
 const char* corpus_name(CorpusKind kind);
 
 // The canonical emotion name for a corpus word ("Fear", "fearful", "ps",
 // "pleasant_surprised", "ANG", "happiness", ...), or "" when the word names no emotion.
 std::string canonical_emotion(const std::string& word);
+
+// The class name of a label word: its canonical emotion when it names one, else the word
+// lower-cased. Throws ser::Error for an empty word, one over 40 characters, or one with
+// characters other than letters, digits, '-' and '_' (names go into TSV, JSON and file names).
+std::string class_name(const std::string& word);
 
 // The emotions a model classifies; names[i] is the name of label index i.
 struct ClassSet {
@@ -30,11 +37,13 @@ struct ClassSet {
   static ClassSet six();
   // The six plus calm and surprised (8 classes).
   static ClassSet eight();
-  // "6", "8", or a comma-separated list of emotion words ("neutral,happy,sad").
+  // "6", "8", or a comma-separated list of class names ("neutral,happy,sad",
+  // "angry,frustrated": any word class_name accepts).
   static ClassSet parse(const std::string& spec);
 
   int size() const { return static_cast<int>(names.size()); }
-  // Label index of a canonical (or any recognised) emotion word; -1 if excluded.
+  // Label index of a class word (an emotion in any recognised spelling, or a user's class
+  // name, any case); -1 if excluded.
   int index_of(const std::string& emotion) const;
 };
 

@@ -109,11 +109,37 @@ std::string IndexSummary::table() const {
 }
 
 IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& folders, const ClassSet& classes,
-                          bool detect_duplicates) {
-  SER_CHECK(!folders.empty(), "no data folder given");
+                          bool detect_duplicates, const std::vector<ListedFile>& listed) {
+  SER_CHECK(!folders.empty() || !listed.empty(), "no data folder given");
   SER_CHECK(classes.size() >= 2, "the class set needs at least two classes, has {}", classes.size());
   IndexResult result;
+  auto use = [&](CorpusCounts& counts, const fs::path& file, const std::string& corpus, const std::string& speaker,
+                 const std::string& emotion) {
+    const int label = classes.index_of(emotion);
+    if (label < 0) {
+      ++counts.excluded;
+      ++counts.excluded_by_label[emotion];
+      return;
+    }
+    ++counts.used;
+    result.entries.push_back({file, corpus, speaker, label, classes.names[static_cast<std::size_t>(label)]});
+  };
   for (const auto& [folder, kind] : folders) {
+    if (kind == CorpusKind::Folders) {
+      CorpusCounts& counts = counts_for(result.summary, "folders");
+      for (const fs::path& file : list_audio_files(folder)) {
+        ++counts.files_seen;
+        std::string why;
+        const auto l = folders_label(folder, file, why);
+        if (!l) {
+          ++counts.unmatched;
+          result.skipped.emplace_back(file, why);
+          continue;
+        }
+        use(counts, file, "folders", l->speaker, l->label);
+      }
+      continue;
+    }
     for (const fs::path& file : list_audio_files(folder)) {
       const auto match = match_file_name(file, kind);
       const std::string corpus = match ? corpus_name(match->corpus) : kind == CorpusKind::Auto ? "unknown" : corpus_name(kind);
@@ -131,14 +157,25 @@ IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& fo
         result.skipped.emplace_back(file, match->reject);
         continue;
       }
-      const int label = classes.index_of(match->emotion);
-      if (label < 0) {
-        ++counts.excluded;
-        ++counts.excluded_by_label[match->emotion];
+      use(counts, file, corpus, match->speaker, match->emotion);
+    }
+  }
+  if (!listed.empty()) {
+    CorpusCounts& counts = counts_for(result.summary, "labels");
+    for (const ListedFile& row : listed) {
+      ++counts.files_seen;
+      std::error_code ec;
+      if (!fs::is_regular_file(row.path, ec)) {
+        ++counts.rejected;
+        result.skipped.emplace_back(row.path, "listed in --labels, but no such file");
         continue;
       }
-      ++counts.used;
-      result.entries.push_back({file, corpus, match->speaker, label, classes.names[static_cast<std::size_t>(label)]});
+      if (!has_audio_extension(row.path)) {
+        ++counts.rejected;
+        result.skipped.emplace_back(row.path, "listed in --labels, but not an audio file name");
+        continue;
+      }
+      use(counts, row.path, "labels", row.speaker, row.label);
     }
   }
   if (detect_duplicates) remove_duplicates(result);
@@ -146,6 +183,13 @@ IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& fo
   result.summary.used_per_class.assign(classes.names.size(), 0);
   for (const auto& e : result.entries) ++result.summary.used_per_class[static_cast<std::size_t>(e.label)];
   return result;
+}
+
+std::string known_layouts() {
+  return "the layouts ser reads: RAVDESS (Actor_NN/03-01-EE-...-NN.wav), SAVEE (DC/a01.wav or DC_a01.wav), TESS "
+         "(OAF_angry/OAF_back_angry.wav), CREMA-D (1001_DFA_ANG_XX.wav), EMO-DB (03a01Fa.wav), renamed (RAVDESS names "
+         "anywhere: --corpus renamed), a folder per class (DATA/angry/clip.wav or DATA/SPEAKER/angry/clip.wav: "
+         "--corpus folders), or a label list (--labels FILE.csv with path,label[,speaker] rows)";
 }
 
 }  // namespace ser::data

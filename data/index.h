@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/corpus.h"
+#include "data/user_corpus.h"
 
 namespace ser::data {
 
@@ -47,7 +48,14 @@ struct IndexResult {
 // Indexes each (folder, kind) in order; files within a folder in sorted path order, so the
 // result is deterministic. Only audio files (data/audio_files.h: .wav, .flac, .ogg, .aiff,
 // ..., any case) are considered; other files are ignored. Throws ser::Error if a folder does not exist or cannot be read.
+// `listed`: the rows of label lists (--labels, data/user_corpus.h), corpus "labels", after
+// the folders; a listed path that does not exist or is no audio file is skipped, saying so.
+// A folders corpus (CorpusKind::Folders) takes each file's class from its folder.
 IndexResult index_corpora(const std::vector<std::pair<std::filesystem::path, CorpusKind>>& folders,
-                          const ClassSet& classes, bool detect_duplicates = true);
+                          const ClassSet& classes, bool detect_duplicates = true,
+                          const std::vector<ListedFile>& listed = {});
+
+// The line that says which layouts exist, for an index that used no file.
+std::string known_layouts();
 
 }  // namespace ser::data

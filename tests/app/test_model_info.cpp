@@ -226,7 +226,7 @@ TEST_CASE("ser train refuses a class without training files, naming --classes, b
   const Result six = run(common, dir.path());
   CAPTURE(six.err);
   CHECK(six.status == 1);
-  CHECK(has(six.err, "ser: error: --classes 6: no training files of class disgust in these folders, so the model "
+  CHECK(has(six.err, "ser: error: --classes auto: no training files of class disgust in these folders, so the model "
                      "could never learn it: pass --classes neutral,happy,sad,angry,fearful"));
   CHECK_FALSE(has(six.err, "warning: class"));  // one error, no warning before it
   CHECK_FALSE(fs::exists(dir / "run"));

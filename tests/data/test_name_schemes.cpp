@@ -132,7 +132,9 @@ TEST_CASE("names: corpus kinds, emotion words and class sets") {
   CHECK(eight.index_of("calm") == 6);
   CHECK(ClassSet::parse("6").names == six.names);
   CHECK(ClassSet::parse("Happy,sad,anger").names == std::vector<std::string>{"happy", "sad", "angry"});
-  CHECK_THROWS_AS(ClassSet::parse("happy,bored"), Error);
+  // A word that is no emotion is a class of the user's own (issue 21), kept lower-cased.
+  CHECK(ClassSet::parse("happy,Bored").names == std::vector<std::string>{"happy", "bored"});
+  CHECK_THROWS_AS(ClassSet::parse("happy,not bored"), Error);
   CHECK_THROWS_AS(ClassSet::parse("happy,happiness"), Error);
   CHECK_THROWS_AS(ClassSet::parse("happy"), Error);
 }
