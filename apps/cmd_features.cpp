@@ -1,6 +1,9 @@
-// `ser features`: the 128x128 log-mel images of labelled corpora as NumPy files a Python
-// user loads directly, in one row order:
-//   images.npy    (N, H, W) float32, dB (power_to_db, ref = max, top 80), before normalisation
+// `ser features`: the log-mel images of labelled corpora as NumPy files a Python user loads
+// directly, in one row order, made by the front end --frontend names (default: the default
+// recipe's):
+//   images.npy    (N, H, W) float32 = (files, mel bands low to high, time columns), dB
+//                 (power_to_db, ref = max, top 80), before normalisation
+//   features.json every front-end parameter (features::LogMelConfig::to_json) and the axes
 //   labels.npy    (N,) int64, class index (classes.txt line, 0-based)
 //   manifest.tsv  path, corpus, speaker, label, label_name (header line; data/manifest.h)
 //   classes.txt   one class name per line, in label order
@@ -21,6 +24,9 @@
 #include "engine/io/file.h"
 #include "engine/io/npy.h"
 #include "engine/io/npy_writer.h"
+#include "engine/train/recipe.h"
+
+#include <nlohmann/json.hpp>
 
 namespace ser::app {
 namespace {
@@ -33,6 +39,7 @@ struct Args {
   std::string cache;
   int threads = 0;
   bool quiet = false;
+  std::string frontend = train::Recipe::named(train::Recipe::default_name()).frontend;
 };
 
 void run_features(const Args& a) {
@@ -43,7 +50,7 @@ void run_features(const Args& a) {
   SER_CHECK(!index.entries.empty(), "no usable audio files in the given folders");
   ensure_output_folder(out, "--out");
 
-  const features::LogMelConfig config;  // `ser train`'s front end
+  const features::LogMelConfig config = features::LogMelConfig::named(a.frontend);
   FeatureOptions fopts;
   fopts.cache_dir = cache_dir_from_option(a.cache);
   fopts.threads = a.threads;
@@ -74,9 +81,17 @@ void run_features(const Args& a) {
   std::string names;
   for (const auto& n : classes.names) names += n + "\n";
   write_file_atomically(out / "classes.txt", names.data(), names.size());
+  nlohmann::json sidecar = config.to_json();
+  sidecar["frontend"] = a.frontend;
+  sidecar["images.npy"] = {{"shape", {kept.size(), config.image_height, config.image_width}},
+                           {"axes", {"file", "mel band (low to high frequency)", "time column"}},
+                           {"dtype", "float32"},
+                           {"values", "dB: power_to_db(ref = the clip's loudest, top_db 80), before normalisation"}};
+  const std::string sidecar_text = sidecar.dump(2) + "\n";
+  write_file_atomically(out / "features.json", sidecar_text.data(), sidecar_text.size());
   images.commit();  // last: images.npy appears once its companions are in place
   fmt::print("{} images ({} x {} float32, dB before normalisation; {} files failed) in {}: images.npy, labels.npy, "
-             "manifest.tsv, classes.txt\n",
+             "manifest.tsv, classes.txt, features.json\n",
              kept.size(), config.image_height, config.image_width, failed, out.string());
 }
 
@@ -86,16 +101,25 @@ void register_features(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("features", "Write the log-mel images of labelled corpora as NumPy files");
   cmd->footer(
-      "Writes into --out, in one row order: images.npy (N, 128, 128) float32, the log-mel images in dB (0 = the "
-      "clip's loudest, down to -80) before normalisation; labels.npy (N,) int64, indices into classes.txt (one "
-      "name a line); manifest.tsv (path, corpus, speaker, label, label_name). Files that cannot be decoded are "
-      "reported and left out of all of them. In Python: x = numpy.load('OUT/images.npy').\n"
+      "Writes into --out, in one row order: images.npy (N, mel bands, time columns) float32, the log-mel images in "
+      "dB (0 = the clip's loudest, down to -80) before normalisation; labels.npy (N,) int64, indices into "
+      "classes.txt (one name a line); manifest.tsv (path, corpus, speaker, label, label_name); features.json, every "
+      "parameter of the front end. The front ends: fixed (the default recipe's): audio resampled to 16000 Hz mono, "
+      "ends trimmed at 30 dB below the loudest frame, STFT n_fft 1024, hop 256 (16 ms), periodic Hann, centred; "
+      "128 Slaney mel bands 0-8000 Hz; images 128 x 256 columns (the middle 4.1 s of a longer clip, a shorter one "
+      "tiled). resize (the notebook's, --frontend resize): n_fft 2048, hop 512, 128 mels, the whole clip resized "
+      "to 128 x 128. Files that cannot be decoded are reported and left out of all of them. In Python: "
+      "x = numpy.load('OUT/images.npy').\n"
       "The corpus is indexed as `ser train` indexes it, and the images are those training uses (feature cache "
       "included); the files are replaced only once all are complete.");
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable), as for train");
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
   cmd->add_option("--labels", args->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
   cmd->add_option("--classes", args->corpus.classes, "auto (the default: the six seed classes neutral,happy,sad,angry,fearful,disgust for published corpora; the " "class folders or label values of a folders corpus or --labels list), 6, 8 (adds calm, surprised) or a comma " "list of any class names (emotions in any spelling are normalised)")
+      ->capture_default_str();
+  cmd->add_option("--frontend", args->frontend,
+                  "resize|fixed|fixed-cmn: the front end, as `ser train --frontend` (default: the default recipe's)")
+      ->check(CLI::IsMember({"resize", "fixed", "fixed-cmn"}))
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Folder for the files (created; files of the same names are replaced)")
       ->required();

@@ -5,6 +5,8 @@
 // decodes.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -54,7 +56,7 @@ TEST_CASE("ser features writes images, labels and manifest in one row order, as 
   const auto manifest = data::read_manifest(dir / "out" / "manifest.tsv");
   const int64_t n = 2 * 6 * 2;  // the broken file left out
   CHECK(images.dtype == DType::F32);
-  CHECK(images.shape == std::vector<int64_t>{n, 128, 128});
+  CHECK(images.shape == std::vector<int64_t>{n, 128, 256});  // the default recipe's fixed time axis
   CHECK(labels.dtype == DType::I64);
   CHECK(labels.shape == std::vector<int64_t>{n});
   REQUIRE(manifest.size() == static_cast<std::size_t>(n));
@@ -67,13 +69,20 @@ TEST_CASE("ser features writes images, labels and manifest in one row order, as 
   }
   features::ExtractOptions opts;
   opts.progress = false;
-  const features::ExtractResult want = features::extract_images(files, features::LogMelConfig{}, opts);
+  const features::ExtractResult want = features::extract_images(files, features::LogMelConfig::named("fixed"), opts);
   REQUIRE(want.images.numel() == images.numel());
   CHECK(images.as_float() == want.images.to_vector());  // dB before normalisation: the extractor's values
   std::ifstream classes(dir / "out" / "classes.txt");
   std::string first;
   classes >> first;
   CHECK(first == corpus.classes.names[0]);
+  std::ifstream sidecar_file(dir / "out" / "features.json");
+  const auto sidecar = nlohmann::json::parse(sidecar_file);
+  CHECK(sidecar.at("frontend") == "fixed");
+  CHECK(sidecar.at("sample_rate") == 16000);
+  CHECK(sidecar.at("hop_length") == 256);
+  CHECK(sidecar.at("n_mels") == 128);
+  CHECK(sidecar.at("images.npy").at("shape") == nlohmann::json::array({n, 128, 256}));
 
   if (std::system("python3 -c 'import numpy' > /dev/null 2>&1") != 0) {
     test::note_skip("python3 with NumPy is not installed: the files were read back by ser's own .npy reader only");
@@ -82,7 +91,7 @@ TEST_CASE("ser features writes images, labels and manifest in one row order, as 
   const std::string check =
       "python3 -c \"import numpy as np, sys; d = sys.argv[1]; x = np.load(d + '/images.npy'); "
       "y = np.load(d + '/labels.npy'); rows = open(d + '/manifest.tsv').read().splitlines()[1:]; "
-      "assert x.shape == (" + std::to_string(n) + ", 128, 128) and x.dtype == np.float32, (x.shape, x.dtype); "
+      "assert x.shape == (" + std::to_string(n) + ", 128, 256) and x.dtype == np.float32, (x.shape, x.dtype); "
       "assert y.dtype == np.int64 and y.shape == (x.shape[0],); "
       "assert [int(r.split('\\t')[3]) for r in rows] == y.tolist(); "
       "assert -80.001 <= x.min() and x.max() <= 0.0\" " + (dir / "out").string();
