@@ -53,9 +53,14 @@ std::string line_panel(double x0, double y0, double w, double h, const std::stri
     s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>)", px(i), bottom + 14, i + 1);
   s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">epoch</text>)", (left + right) / 2,
                    bottom + 30);
-  if (marker >= 0 && static_cast<std::size_t>(marker) < n)
-    s += fmt::format(R"svg(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1}" y2="{2}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="{0:.1f}" y="{3}" font-size="10" fill="#2ca02c" text-anchor="middle">best</text>)svg",
-                     px(static_cast<std::size_t>(marker)), top, bottom, top - 3);
+  if (marker >= 0 && static_cast<std::size_t>(marker) < n) {
+    // The label inside the frame beside the line (left of it in the right third), clear of
+    // the title row and its legend.
+    const double x = px(static_cast<std::size_t>(marker));
+    const bool right_third = x > left + 2 * (right - left) / 3;
+    s += fmt::format(R"svg(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1}" y2="{2}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="{3:.1f}" y="{4}" font-size="10" fill="#2ca02c" text-anchor="{5}">best</text>)svg",
+                     x, top, bottom, right_third ? x - 3 : x + 3, top + 12, right_third ? "end" : "start");
+  }
   for (std::size_t k = 0; k < series.size(); ++k) {
     const Series& ser = series[k];
     std::string points;
@@ -185,7 +190,8 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
     write_text(dir / "curves.svg", curves);
   }
   std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>ser report</title>"
-                     "<style>body{font-family:sans-serif;margin:2em;max-width:900px}pre{background:#f6f6f6;padding:1em}"
+                     "<style>body{font-family:sans-serif;margin:2em;max-width:900px}pre{background:#f6f6f6;padding:1em;"
+                     "white-space:pre-wrap}td{overflow-wrap:anywhere;vertical-align:top}th{vertical-align:top}"
                      "</style></head><body>";
   html += fmt::format("<h1>ser report</h1><p>{}</p>", escape(input.title));
   html += fmt::format("<h2>Accuracy {:.2f} %, UAR {:.4f}, macro F1 {:.4f}</h2>", 100 * input.metrics.accuracy,

@@ -205,6 +205,32 @@ TEST_CASE("predict inputs: folders walked in sorted order, lists read, and input
   CHECK_THROWS_WITH_AS(collect_inputs({}, "", no_stdin), doctest::Contains("nothing to predict"), Error);
 }
 
+TEST_CASE("a long recording's timeline wraps into rows of a minute; the title rounds the window and hop") {
+  FilePrediction r;
+  r.file = "nine minutes.wav";
+  r.sample_rate = 10;
+  r.whole = false;
+  r.seconds = 540;
+  r.windows = plan_windows(5400, 30, 20);  // 3 s windows every 2 s
+  const std::size_t n = r.windows.size();
+  r.silent.assign(n, false);
+  for (std::size_t k = 0; k < n; ++k) r.probabilities.insert(r.probabilities.end(), {k % 60 < 30 ? 0.8f : 0.2f, k % 60 < 30 ? 0.2f : 0.8f});
+  const std::vector<std::string> names{"calm", "tense"};
+  r.segments = merge_segments(r.windows, r.silent, stretch_probabilities(r.windows, r.silent, r.probabilities, 2), 2, 10);
+  r.mean_probabilities = {0.5f, 0.5f};
+  r.label = 0;
+  const std::string svg = timeline_svg(r, names);
+  const test::XmlSummary xml = test::check_xml(svg);
+  CHECK_MESSAGE(xml.error.empty(), xml.error);
+  CHECK(test::count_elements(svg, "g", "class=\"row\"") == 9);
+  CHECK(svg.find("height=\"2820\"") != std::string::npos);  // 9 rows of 310 px and the caption
+  CHECK(test::count_elements(svg, "path", "class=\"series\"") == 2 * 9);
+  CHECK(svg.find("(9 rows of 1:00)") != std::string::npos);
+  CHECK(svg.find(">8:00<") != std::string::npos);  // the last row's first tick
+  CHECK(svg.find("windows of 3.00 s every 2.00 s") != std::string::npos);
+  test::check_xml_with_python(svg);
+}
+
 TEST_CASE("the timeline picture is well-formed SVG with one series per class and one band rectangle per segment") {
   FilePrediction r;
   r.file = "talk <1> & more.wav";  // names are escaped
