@@ -28,12 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Why a decodable one-image file is still no input for the model, or "" (see predict.h).
-// image: (H*W) log-mel image before normalisation. (The sample rate is bandwidth_warning's,
-// said for every file.)
-std::string input_warning(double seconds, const float* image, int64_t hw) {
-  if (std::all_of(image, image + hw, [&](float v) { return v == image[0]; }))
-    return "no signal (silent or constant): the prediction means nothing";
+// Why a decodable one-image file of `seconds` is unlike any training clip, or "" (see
+// predict.h). The sample rate is bandwidth_warning's, and an image without signal is
+// silent (Job::no_signal), both said for every file.
+std::string input_warning(double seconds) {
   if (seconds < kShortestSensibleSeconds)
     return fmt::format("only {:.3f} s long: stretched over the whole image, shorter than any training utterance",
                        seconds);
@@ -314,8 +312,8 @@ struct Predictor::Impl {
         job.seconds = static_cast<double>(y.size()) / ws.sample_rate;
         const Tensor image = extractor(worker).image(y);
         std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
-        job.warning = input_warning(job.seconds, out, hw);
         job.no_signal = std::all_of(out, out + hw, [&](float v) { return v == out[0]; });
+        if (!job.no_signal) job.warning = input_warning(job.seconds);  // a silent file gets finish()'s line
       } else {
         const Tensor image = extractor(worker).image(job.samples);
         std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));

@@ -99,7 +99,7 @@ std::string run_table(const nlohmann::json& info) {
     }
     rows += "<tr><th style=\"text-align:left;padding-right:1em\">" + escape(key) + "</th><td>" + escape(shown) + "</td></tr>";
   }
-  return "<table>" + rows + "</table>";
+  return "<table class=\"run\">" + rows + "</table>";
 }
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
@@ -191,7 +191,7 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
   }
   std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>ser report</title>"
                      "<style>body{font-family:sans-serif;margin:2em;max-width:900px}pre{background:#f6f6f6;padding:1em;"
-                     "white-space:pre-wrap}td{overflow-wrap:anywhere;vertical-align:top}th{vertical-align:top}"
+                     "white-space:pre-wrap}table.run td{overflow-wrap:anywhere}td,th{vertical-align:top}tr>:first-child{white-space:nowrap}"
                      "</style></head><body>";
   html += fmt::format("<h1>ser report</h1><p>{}</p>", escape(input.title));
   html += fmt::format("<h2>Accuracy {:.2f} %, UAR {:.4f}, macro F1 {:.4f}</h2>", 100 * input.metrics.accuracy,
