@@ -118,8 +118,8 @@ void register_features(CLI::App& app) {
   cmd->add_option("--classes", args->corpus.classes, "auto (the default: the six seed classes neutral,happy,sad,angry,fearful,disgust for published corpora; the " "class folders or label values of a folders corpus or --labels list), 6, 8 (adds calm, surprised) or a comma " "list of any class names (emotions in any spelling are normalised)")
       ->capture_default_str();
   cmd->add_option("--frontend", args->frontend,
-                  "resize|fixed|fixed-cmn: the front end, as `ser train --frontend` (default: the default recipe's)")
-      ->check(CLI::IsMember({"resize", "fixed", "fixed-cmn"}))
+                  "resize|fixed|fixed-hp|fixed-cmn: the front end, as `ser train --frontend` (default: the default recipe's)")
+      ->check(CLI::IsMember({"resize", "fixed", "fixed-hp", "fixed-cmn"}))
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Folder for the files (created; files of the same names are replaced)")
       ->required();

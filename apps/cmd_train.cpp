@@ -104,9 +104,10 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
   cmd.add_option("--frontend", a.frontend,
                  "resize (the notebook: the whole clip squeezed into 128 columns) or fixed (16 ms columns, ends "
                  "trimmed at 30 dB, the network sees 2.05 s windows: random crops in training, all windows "
-                 "averaged in evaluation) or fixed-cmn (fixed, each mel band minus its mean over the clip)" +
+                 "averaged in evaluation), fixed-hp (fixed after a 50 Hz high-pass: no DC offset or rumble) or fixed-cmn "
+                 "(fixed, each mel band minus its mean over the clip)" +
                      from_recipe)
-      ->check(CLI::IsMember({"resize", "fixed", "fixed-cmn"}));
+      ->check(CLI::IsMember({"resize", "fixed", "fixed-hp", "fixed-cmn"}));
   cmd.add_option("--short-crops", a.short_crops,
                  "Fixed time axis: the share of training crops cut to 1/3..1 of the window and tiled, as the front "
                  "end tiles a short clip" + from_recipe)

@@ -70,6 +70,7 @@ std::string feature_line(const features::LogMelConfig& c) {
   else
     out += "; time axis resize (the whole clip squeezed into the image's width)";
   if (c.trim_top_db > 0) out += fmt::format("; ends trimmed at {:g} dB", c.trim_top_db);
+  if (c.highpass_hz > 0) out += fmt::format("; high-passed at {:g} Hz (4th-order Butterworth)", c.highpass_hz);
   return out;
 }
 

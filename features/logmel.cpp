@@ -13,6 +13,7 @@
 #include "engine/core/error.h"
 #include "engine/io/json_number.h"
 #include "features/fftw_planner.h"
+#include "features/wave_augment.h"
 
 namespace ser::features {
 namespace {
@@ -83,6 +84,9 @@ void LogMelConfig::validate() const {
               "LogMelConfig: window_frames must lie in [1, image_width = {}], got {}", image_width, window_frames);
     SER_CHECK(fill == "tile", "LogMelConfig: fill must be tile, got '{}'", fill);
   }
+  SER_CHECK(std::isfinite(highpass_hz) && highpass_hz >= 0 && highpass_hz < sample_rate / 2.0,
+            "LogMelConfig: highpass_hz must be finite and in [0, sample_rate / 2 = {}), got {}", sample_rate / 2.0,
+            highpass_hz);
   SER_CHECK(clip_norm == "none" || clip_norm == "band-mean", "LogMelConfig: clip_norm must be none or band-mean, got '{}'",
             clip_norm);
 }
@@ -99,13 +103,19 @@ LogMelConfig LogMelConfig::named(const std::string& name) {
     c.window_frames = 128;  // 2.05 s seen by the network at a time
     return c;
   }
+  if (name == "fixed-hp") {
+    LogMelConfig c = named("fixed");
+    c.highpass_hz = 50;
+    return c;
+  }
   if (name == "fixed-cmn") {
     LogMelConfig c = named("fixed");
     c.clip_norm = "band-mean";
     return c;
   }
   SER_FAIL("unknown front end '{}': expected resize (the notebook's whole-clip image), fixed (16 ms frames, "
-           "trimmed ends, 2 s windows) or fixed-cmn (fixed, each mel band minus its mean over the clip)", name);
+           "trimmed ends, 2 s windows), fixed-hp (fixed after a 50 Hz high-pass) or fixed-cmn (fixed, each mel band "
+           "minus its mean over the clip)", name);
 }
 
 std::string LogMelConfig::key() const {
@@ -123,6 +133,7 @@ std::string LogMelConfig::extra_key() const {
   if (trim_top_db > 0) k += fmt::format(" trim={:.17g}/2048/512", trim_top_db);
   if (fixed_time()) k += fmt::format(" time=fixed window={} fill={}", window_frames, fill);
   if (clip_norm != "none") k += " clip_norm=" + clip_norm;
+  if (highpass_hz > 0) k += fmt::format(" highpass={:.17g}/butterworth4", highpass_hz);
   return k;
 }
 
@@ -132,6 +143,7 @@ nlohmann::json LogMelConfig::to_json() const {
           {"image_height", image_height},       {"image_width", image_width}};
   if (trim_top_db > 0) j["trim_top_db"] = trim_top_db;
   if (clip_norm != "none") j["clip_norm"] = clip_norm;
+  if (highpass_hz > 0) j["highpass_hz"] = highpass_hz;
   if (fixed_time()) {
     j["time_axis"] = time_axis;
     j["window_frames"] = window_frames;
@@ -155,6 +167,7 @@ LogMelConfig LogMelConfig::from_json(const nlohmann::json& j) {
     else if (name == "image_height") c.image_height = json_to_int(value, "LogMelConfig", name);
     else if (name == "image_width") c.image_width = json_to_int(value, "LogMelConfig", name);
     else if (name == "trim_top_db") c.trim_top_db = json_to_double(value, "LogMelConfig", name);
+    else if (name == "highpass_hz") c.highpass_hz = json_to_double(value, "LogMelConfig", name);
     else if (name == "window_frames") c.window_frames = json_to_int(value, "LogMelConfig", name);
     else if (name == "time_axis" || name == "fill" || name == "clip_norm") {
       SER_CHECK(value.is_string(), "LogMelConfig: field '{}' must be a string, got {}", name, value.dump());
@@ -362,13 +375,19 @@ void check_signal(const std::vector<float>& samples) {
 }
 }  // namespace
 
-// The signal the front end sees: trimmed of silent ends when the config says so (a signal
-// with nothing above the threshold is kept whole), else the samples as they are.
+// The signal the front end sees: high-passed, then trimmed of silent ends, each when the
+// config says so (a signal with nothing above the threshold is kept whole), else the samples
+// as they are.
 const std::vector<float>& LogMelExtractor::front_end_signal(const std::vector<float>& samples) {
-  if (cfg_.trim_top_db <= 0) return samples;
-  const auto [begin, end] = trim_silence(samples, cfg_.trim_top_db);
-  if (end <= begin || (begin == 0 && end == static_cast<int64_t>(samples.size()))) return samples;
-  trimmed_.assign(samples.begin() + begin, samples.begin() + end);
+  const std::vector<float>* y = &samples;
+  if (cfg_.highpass_hz > 0) {
+    filtered_ = filter_biquads(samples, butterworth_highpass(cfg_.highpass_hz, 4, cfg_.sample_rate));
+    y = &filtered_;
+  }
+  if (cfg_.trim_top_db <= 0) return *y;
+  const auto [begin, end] = trim_silence(*y, cfg_.trim_top_db);
+  if (end <= begin || (begin == 0 && end == static_cast<int64_t>(y->size()))) return *y;
+  trimmed_.assign(y->begin() + begin, y->begin() + end);
   return trimmed_;
 }
 

@@ -17,6 +17,8 @@
 //           (repeated from its start) to fill W. The network sees windows of window_frames
 //           columns of that image: random crops in training, every window averaged in
 //           evaluation (engine/train/trainer.h forward_windowed).
+// Before either, the signal may be high-passed (LogMelConfig::highpass_hz) and, on the fixed
+// axis, trimmed of silent ends.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -58,10 +60,15 @@ struct LogMelConfig {
   // mean over the clip's frames (cepstral mean normalisation's analogue: a fixed microphone
   // or room colouring, a constant spectral tilt, is a per-band offset and goes away).
   std::string clip_norm = "none";
+  // > 0: a 4th-order Butterworth high-pass at this many Hz on the signal before anything else
+  // (DC offsets and sub-audio rumble: a recording's DC offset lands in the lowest mel bands,
+  // where one corpus's microphone then looks unlike another's); 0: none.
+  double highpass_hz = 0;
 
   // The named front ends: "resize" (the notebook, = LogMelConfig{}) and "fixed" (16 kHz,
   // n_fft 1024, 16 ms hop, 128 mels, ends trimmed at 30 dB, 256-column images of which the
-  // network sees 128-column (2.05 s) windows), "fixed-cmn" (fixed with clip_norm band-mean).
+  // network sees 128-column (2.05 s) windows), "fixed-hp" (fixed after a 50 Hz high-pass),
+  // "fixed-cmn" (fixed with clip_norm band-mean).
   // Throws listing the names for another.
   static LogMelConfig named(const std::string& name);
   bool fixed_time() const { return time_axis == "fixed"; }
@@ -145,6 +152,7 @@ class LogMelExtractor {
   std::vector<int> band_begin_, band_end_;  // (M,) non-zero support [begin, end) of each band
   std::unique_ptr<Fft> fft_;
   std::vector<float> power_;  // (F, T) of the last image(), reused
+  std::vector<float> filtered_;  // (N,) the last high-passed signal (highpass_hz > 0)
   std::vector<float> trimmed_;  // (N',) the last trimmed signal (trim_top_db > 0), reused
 };
 

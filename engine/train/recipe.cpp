@@ -89,8 +89,8 @@ void Recipe::validate() const {
             label_smoothing);
   parse_sampling(sampling);
   SER_CHECK(short_crops >= 0 && short_crops <= 1, "recipe {}: short_crops {} must lie in [0, 1]", name, short_crops);
-  SER_CHECK(frontend == "resize" || frontend == "fixed" || frontend == "fixed-cmn",
-            "recipe {}: front end '{}' must be resize, fixed or fixed-cmn (features::LogMelConfig::named)", name,
+  SER_CHECK(frontend == "resize" || frontend == "fixed" || frontend == "fixed-hp" || frontend == "fixed-cmn",
+            "recipe {}: front end '{}' must be resize, fixed, fixed-hp or fixed-cmn (features::LogMelConfig::named)", name,
             frontend);
   SER_CHECK(wave_copies >= 0 && wave_copies <= 8, "recipe {}: wave_copies {} must lie in [0, 8]", name, wave_copies);
   SER_CHECK(wave_copies == 0 || (!wave_augment.empty() && wave_augment != "none"),

@@ -232,9 +232,9 @@ struct GpuLogMelExtractor::Impl {
 };
 
 GpuLogMelExtractor::GpuLogMelExtractor(const LogMelConfig& cfg) {
-  SER_CHECK(!cfg.fixed_time() && cfg.trim_top_db <= 0,
+  SER_CHECK(!cfg.fixed_time() && cfg.trim_top_db <= 0 && cfg.highpass_hz <= 0,
             "the GPU front end computes the notebook's resized images only; the fixed time axis (trimmed ends, "
-            "16 ms frames) runs on the CPU: extract with --device cpu");
+            "16 ms frames, high-pass) runs on the CPU: extract with --device cpu");
   SER_CHECK(cuda_device_available(), "GpuLogMelExtractor: no usable CUDA device ({})", cuda_device_description());
   impl_ = std::make_unique<Impl>(cfg);
 }

@@ -1,6 +1,7 @@
 // The fixed time axis of the front end (features/logmel.h): librosa-style trimming of silent
 // ends, the layout of a clip's frames into the stored width (middle of a longer clip, a
-// shorter one tiled), the named configs, and their JSON / cache-key forms.
+// shorter one tiled), the high-pass against DC offsets, the named configs, and their JSON /
+// cache-key forms.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -102,6 +103,47 @@ TEST_CASE("named front ends: resize is the notebook's config, its key and JSON a
   bad["time_axis"] = 3;
   CHECK_THROWS_AS(LogMelConfig::from_json(bad), Error);
   CHECK_THROWS_AS(LogMelConfig::named("stretch"), Error);
+}
+
+TEST_CASE("high-pass front end: a DC offset stays out of the lowest mel bands and changes nothing above") {
+  const LogMelConfig plain_cfg = LogMelConfig::named("fixed");
+  const LogMelConfig hp_cfg = LogMelConfig::named("fixed-hp");
+  REQUIRE(hp_cfg.highpass_hz == 50);
+  std::vector<float> tone = padded_tone(0, 20000, 0, 0.3f), offset = tone;
+  for (float& v : offset) v += 0.2f;  // a recorder's DC offset
+  LogMelExtractor plain(plain_cfg), hp(hp_cfg);
+  const std::vector<float> a = plain.image(offset).to_vector();
+  const std::vector<float> b = hp.image(offset).to_vector(), c = hp.image(tone).to_vector();
+  const int w = hp_cfg.image_width;
+  auto band_mean = [&](const std::vector<float>& img, int band) {
+    double s = 0;
+    for (int t = 0; t < w; ++t) s += img[static_cast<std::size_t>(band * w + t)];
+    return s / w;
+  };
+  // Without the filter the offset is the loudest thing in band 0 (about 23 Hz); with it, the
+  // band is as quiet as the tone alone leaves it.
+  CHECK(band_mean(a, 0) > -10);
+  CHECK(band_mean(b, 0) < -60);
+  CHECK(std::fabs(band_mean(b, 0) - band_mean(c, 0)) < 3);
+  // Above 350 Hz, once the filter's step response has died (40 ms = 3 columns in), the image
+  // with the offset is the image without it. (20000 samples = 79 columns, then tiled.)
+  double diff = 0;
+  for (int band = 16; band < hp_cfg.n_mels; ++band)
+    for (int t = 3; t < 78; ++t) {
+      const auto i = static_cast<std::size_t>(band * w + t);
+      diff = std::max(diff, double(std::fabs(b[i] - c[i])));
+    }
+  CHECK(diff < 0.05);
+  // The field travels in the key and the JSON only when set.
+  CHECK(plain_cfg.key().find("highpass") == std::string::npos);
+  CHECK_FALSE(plain_cfg.to_json().contains("highpass_hz"));
+  CHECK(LogMelConfig::from_json(hp_cfg.to_json()).key() == hp_cfg.key());
+  CHECK(hp_cfg.key() != plain_cfg.key());
+  nlohmann::json bad = hp_cfg.to_json();
+  bad["highpass_hz"] = 8000;  // at Nyquist
+  CHECK_THROWS_AS(LogMelConfig::from_json(bad), Error);
+  bad["highpass_hz"] = -1;
+  CHECK_THROWS_AS(LogMelConfig::from_json(bad), Error);
 }
 }  // TEST_SUITE
 
