@@ -116,7 +116,7 @@ TEST_CASE("ser features writes images, labels and manifest in one row order, as 
       "assert x.shape == (" + std::to_string(n) + ", 128, 256) and x.dtype == np.float32, (x.shape, x.dtype); "
       "assert y.dtype == np.int64 and y.shape == (x.shape[0],); "
       "assert [int(r.split('\\t')[3]) for r in rows] == y.tolist(); "
-      "assert -80.001 <= x.min() and x.max() <= 0.0\" " + (dir / "out").string();
+      "assert -80.001 <= x.min() and x.max() <= 0.001, (x.min(), x.max())\" " + (dir / "out").string();
   CHECK(std::system(check.c_str()) == 0);
 }
 
