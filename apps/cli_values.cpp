@@ -84,4 +84,22 @@ void add_device_option(CLI::App& cmd, std::string& device) {
       ->capture_default_str();
 }
 
+void add_labels_option(CLI::App& cmd, std::vector<std::string>& lists, const std::string& split_use) {
+  cmd.add_option("--labels", lists,
+                 "A label list (repeatable), for a corpus in no known layout: CSV or TSV rows "
+                 "path,label[,speaker[,split]], paths relative to the list's folder; split is train, val, validation, "
+                 "test or empty (unassigned). A first row starting with path (or file, filename) is a header; one "
+                 "naming label, speaker or split finds the columns by name, in any order (other columns ignored), "
+                 "else they are read in that order. " +
+                     split_use);
+}
+
+void add_speaker_pattern_option(CLI::App& cmd, std::string& pattern) {
+  cmd.add_option("--speaker-pattern", pattern,
+                 "--corpus folders: take each file's speaker from its name instead of the folder above the class "
+                 "folder: an ECMAScript regular expression searched in the file name without extension, whose first "
+                 "capture group is the speaker, e.g. '^([A-Za-z]+)_' makes alice_03.wav speaker alice. A file it "
+                 "does not match is an error naming the file and the pattern (no fallback to the folders)");
+}
+
 }  // namespace ser::app

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ser::app {
 
@@ -38,5 +39,12 @@ CLI::Validator number_from_below(double lo, double hi);
 
 // The --device option (auto|cpu|cuda) of `ser train` and `ser demo`, one help text for both.
 void add_device_option(CLI::App& cmd, std::string& device);
+
+// The --labels option (label lists, data/user_corpus.h) of `ser train`, `ser eval` and `ser
+// features`; `split_use` says what the command does with the split column.
+void add_labels_option(CLI::App& cmd, std::vector<std::string>& lists, const std::string& split_use);
+
+// The --speaker-pattern option (a folders corpus's speakers from file names), one help text for all.
+void add_speaker_pattern_option(CLI::App& cmd, std::string& pattern);
 
 }  // namespace ser::app

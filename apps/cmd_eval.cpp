@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/model_info.h"
 #include "apps/pipeline.h"
@@ -143,8 +144,9 @@ void register_eval(CLI::App& app) {
                   "Model file written by `ser train`, or its run folder (default: the shipped model, "
                   "models/default.safetensors, or $SER_MODEL; docs/MODEL.md)");
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable)");
-  cmd->add_option("--labels", args->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
+  add_labels_option(*cmd, args->corpus.labels, "ser eval evaluates every row, whatever its split.");
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
+  add_speaker_pattern_option(*cmd, args->corpus.speaker_pattern);
   cmd->add_option("--out", args->out, "Report folder; each evaluation overwrites its report files (default: eval/ beside the model)");
   cmd->add_option("--cache", args->cache, "Feature cache folder ('none' disables)");
   cmd->add_option("--perturb", args->perturb,

@@ -114,7 +114,8 @@ void register_features(CLI::App& app) {
       "included); the files are replaced only once all are complete.");
   cmd->add_option("--data", args->corpus.data_dirs, "Corpus folder (repeatable), as for train");
   cmd->add_option("--corpus", args->corpus.corpus, "Corpus kind(s), as for train")->capture_default_str();
-  cmd->add_option("--labels", args->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
+  add_speaker_pattern_option(*cmd, args->corpus.speaker_pattern);
+  add_labels_option(*cmd, args->corpus.labels, "ser features writes every row, whatever its split.");
   cmd->add_option("--classes", args->corpus.classes, "auto (the default: the six seed classes neutral,happy,sad,angry,fearful,disgust for published corpora; the " "class folders or label values of a folders corpus or --labels list), 6, 8 (adds calm, surprised) or a comma " "list of any class names (emotions in any spelling are normalised)")
       ->capture_default_str();
   cmd->add_option("--frontend", args->frontend,

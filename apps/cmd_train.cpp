@@ -167,7 +167,7 @@ TrainOptions resumed_options(const CLI::App& cmd, const TrainOptions& given, con
                              const std::string& resume) {
   SER_CHECK(!resume.empty(), "--resume: empty path");
   // Options that define the experiment cannot change under a resumed run.
-  for (const char* fixed : {"--data", "--labels", "--corpus", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
+  for (const char* fixed : {"--data", "--labels", "--corpus", "--speaker-pattern", "--out", "--protocol", "--recipe", "--batch", "--lr", "--seed",
                             "--classes", "--val-speakers", "--test-speakers", "--val-corpus", "--test-corpus", "--lr-schedule", "--weight-decay",
                             "--augment", "--label-smoothing", "--sampling", "--keep", "--head", "--frontend", "--short-crops", "--wave-augment", "--wave-copies", "--force"})
     SER_CHECK(cmd.count(fixed) == 0,
@@ -216,14 +216,20 @@ void register_train(CLI::App& app) {
                   "Corpus kind: auto|ravdess|savee|tess|cremad|emodb|renamed|folders (DATA/CLASS/clip.wav or "
                   "DATA/SPEAKER/CLASS/clip.wav), one for all --data or a comma list, one each")
       ->capture_default_str();
-  cmd->add_option("--labels", opts->corpus.labels, "A label list (repeatable): CSV or TSV rows path,label[,speaker] (a header row is allowed), paths relative " "to the list's folder; for a corpus in no known layout");
+  add_speaker_pattern_option(*cmd, opts->corpus.speaker_pattern);
+  add_labels_option(*cmd, opts->corpus.labels,
+                    "When any row has a split, training uses those parts (--protocol list): val/validation rows "
+                    "validate, test rows test, train and unassigned rows train; without test rows the final report "
+                    "is on the validation rows. It cannot be combined with --protocol seed|holdout|speaker, "
+                    "--val-speakers, --test-speakers, --val-corpus or --test-corpus.");
   cmd->add_option("--out", opts->out_dir,
                   "Run folder for model, checkpoint, report (default: a new folder runs/DATE-TIME, printed); a "
                   "folder that already holds a run is refused unless --force");
   cmd->add_option("--protocol", opts->protocol,
                   "seed: the notebook's 80/20 split (test doubles as validation); holdout: train/validation/test "
-                  "70/15/15; speaker: speaker-disjoint train/validation/test")
-      ->check(CLI::IsMember({"seed", "holdout", "speaker"}))
+                  "70/15/15; speaker: speaker-disjoint train/validation/test; list: the split column of the --labels "
+                  "lists (the default when one has a split column)")
+      ->check(CLI::IsMember({"seed", "holdout", "speaker", "list"}))
       ->capture_default_str();
   cmd->add_option("--val-speakers", opts->val_speakers,
                   "Speakers that validate (implies --protocol speaker; the rest train): comma-separated ids or "
@@ -268,6 +274,8 @@ void register_train(CLI::App& app) {
     if (!resuming && (!o.val_speakers.empty() || !o.val_corpus.empty() || !o.test_corpus.empty()) &&
         cmd->count("--protocol") == 0)
       o.protocol = "speaker";
+    else if (!resuming && cmd->count("--protocol") == 0 && !lists_with_splits(o.corpus).empty())
+      o.protocol = "list";  // the split column chooses; run_training refuses it beside any other choice
     o.progress = !*quiet;
     const TrainOutcome out = run_training(o, resuming);  // an interrupt ends in main(): 128 + signal
     if (!out.trained) {

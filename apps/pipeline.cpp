@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "engine/core/error.h"
@@ -70,11 +71,31 @@ data::ClassSet resolve_classes(const CorpusOptions& options) {
 }
 
 data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes) {
-  data::IndexResult index = data::index_corpora(folder_kinds(options), classes, true, listed_files(options));
+  const auto folders = folder_kinds(options);
+  std::optional<data::SpeakerPattern> speakers;
+  if (!options.speaker_pattern.empty()) {
+    speakers.emplace(options.speaker_pattern);
+    SER_CHECK(std::any_of(folders.begin(), folders.end(),
+                          [](const auto& f) { return f.second == data::CorpusKind::Folders; }),
+              "--speaker-pattern '{}' applies to --corpus folders only, and no --data folder is one",
+              options.speaker_pattern);
+  }
+  data::IndexResult index =
+      data::index_corpora(folders, classes, true, listed_files(options), speakers ? &*speakers : nullptr);
   if (index.entries.empty() && !index.skipped.empty())
     SER_FAIL("no usable audio files: {} files were found, none of them in a layout ser knows ({}); {}",
              index.skipped.size(), index.skipped.front().second, data::known_layouts());
   return index;
+}
+
+std::vector<std::string> lists_with_splits(const CorpusOptions& options) {
+  std::vector<std::string> out;
+  for (const std::string& list : options.labels) {
+    const auto rows = data::read_label_list(list);
+    if (std::any_of(rows.begin(), rows.end(), [](const data::ListedFile& r) { return !r.split.empty(); }))
+      out.push_back(list);
+  }
+  return out;
 }
 
 void ensure_output_folder(const std::filesystem::path& dir, const std::string& option) {
@@ -105,16 +126,34 @@ void print_index_report(const data::IndexResult& index, IndexUse use, std::FILE*
   }
 }
 
-void check_classes_have_files(const data::IndexResult& index, const std::string& classes_option) {
+namespace {
+
+// The line of check_classes_have_files: `where` says where the files are missing.
+void refuse_classes_without_files(const std::vector<std::string>& names, const std::vector<int64_t>& counts,
+                                  const std::string& classes_option, const std::string& where) {
   std::vector<std::string> empty, present;
-  const auto& counts = index.summary.used_per_class;
-  for (std::size_t c = 0; c < index.summary.class_names.size(); ++c)
-    (c < counts.size() && counts[c] > 0 ? present : empty).push_back(index.summary.class_names[c]);
+  for (std::size_t c = 0; c < names.size(); ++c) (c < counts.size() && counts[c] > 0 ? present : empty).push_back(names[c]);
   if (empty.empty()) return;
-  SER_FAIL("--classes {}: no training files of class {} in these folders, so the model could never learn {}: pass "
+  SER_FAIL("--classes {}: no training files of class {} {}, so the model could never learn {}: pass "
            "--classes {} (the classes they have), or add folders with files of {}",
-           classes_option, fmt::join(empty, ", "), empty.size() == 1 ? "it" : "them", fmt::join(present, ","),
+           classes_option, fmt::join(empty, ", "), where, empty.size() == 1 ? "it" : "them", fmt::join(present, ","),
            empty.size() == 1 ? "that class" : "those classes");
+}
+
+}  // namespace
+
+void check_classes_have_files(const data::IndexResult& index, const std::string& classes_option) {
+  refuse_classes_without_files(index.summary.class_names, index.summary.used_per_class, classes_option,
+                               "in these folders");
+}
+
+void check_classes_have_training_files(const std::vector<std::string>& class_names,
+                                       const std::vector<int32_t>& train_labels, const std::string& classes_option) {
+  std::vector<int64_t> counts(class_names.size(), 0);
+  for (int32_t label : train_labels)
+    if (label >= 0 && static_cast<std::size_t>(label) < counts.size()) ++counts[static_cast<std::size_t>(label)];
+  refuse_classes_without_files(class_names, counts, classes_option,
+                               "in the training part of the split (all of them went to validation or test)");
 }
 
 LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,

@@ -20,6 +20,7 @@ struct CorpusOptions {
   std::string corpus = "auto";         // --corpus: auto|ravdess|savee|tess|cremad|emodb|renamed|folders (one, or one per --data)
   std::string classes = "auto";        // --classes: auto, 6, 8, or a comma list (resolve_classes)
   std::vector<std::string> labels;     // --labels: label lists (data/user_corpus.h), repeatable
+  std::string speaker_pattern;         // --speaker-pattern: a folders corpus's speakers from file names ("" = folders)
 };
 
 // The class set of --classes: "auto" is the six seed classes for the published corpora and,
@@ -44,7 +45,11 @@ struct LabelledImages {
   std::vector<std::pair<std::filesystem::path, std::string>> failures;
 };
 
+// Throws for a --speaker-pattern without a folders corpus among the --data folders.
 data::IndexResult index_from_options(const CorpusOptions& options, const data::ClassSet& classes);
+
+// The --labels lists of which some row has a split column value (data/user_corpus.h).
+std::vector<std::string> lists_with_splits(const CorpusOptions& options);
 
 // Creates `dir` (and its parents) for an output option, or throws one line naming the
 // option, the folder and the reason (say, a file of that name is in the way).
@@ -64,6 +69,10 @@ void print_index_report(const data::IndexResult& index, IndexUse use, std::FILE*
 // Training: throws one line naming every class without files and the --classes value
 // (`classes_option`) that asked for them, with the --classes list the folders do have.
 void check_classes_have_files(const data::IndexResult& index, const std::string& classes_option);
+// The same after the split: `train_labels` are the training part's labels; a class whose
+// files all went to validation or test is refused with the same line, saying so.
+void check_classes_have_training_files(const std::vector<std::string>& class_names,
+                                       const std::vector<int32_t>& train_labels, const std::string& classes_option);
 LabelledImages extract_labelled(const std::vector<data::ManifestEntry>& entries, const features::LogMelConfig& config,
                                 const FeatureOptions& options);
 

@@ -150,14 +150,17 @@ struct Predictor::Impl {
   ProgressBar* bar = nullptr;                    // during run(), with options.progress: seconds of audio
   double read_seconds = 0;                       // audio read so far (the bar shows whole seconds)
   int64_t ticked = 0;
+  int64_t total_seconds = 0;                     // the inputs' whole seconds (options.on_progress)
 
   bool stopping() const { return options.stop && options.stop(); }
 
   void advance(double seconds) {
     read_seconds += seconds;
     const auto whole = static_cast<int64_t>(read_seconds);
-    if (bar && whole > ticked) bar->tick(whole - ticked);
-    ticked = std::max(ticked, whole);
+    if (whole <= ticked) return;
+    if (bar) bar->tick(whole - ticked);
+    ticked = whole;
+    if (options.on_progress) options.on_progress(ticked, total_seconds);
   }
 
   Impl(train::LoadedModel& m, const PredictOptions& o)
@@ -429,8 +432,9 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
   s.first_open = 0;
   s.read_seconds = 0;
   s.ticked = 0;
+  s.total_seconds = 0;
   std::unique_ptr<ProgressBar> bar;
-  if (s.options.progress) {  // counts seconds of audio, so that one long recording moves too
+  if (s.options.progress || s.options.on_progress) {  // counts seconds of audio, so that one long recording moves too
     double total = 0;
     for (const auto& f : files) {
       try {
@@ -439,8 +443,9 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
         // a file that does not open counts nothing; its error comes with its result
       }
     }
-    bar = std::make_unique<ProgressBar>(static_cast<int64_t>(total), "predict (seconds of audio)");
+    s.total_seconds = static_cast<int64_t>(total);
   }
+  if (s.options.progress) bar = std::make_unique<ProgressBar>(s.total_seconds, "predict (seconds of audio)");
   s.bar = bar.get();
   for (std::size_t i = 0; i < files.size() && !s.stopping(); ++i) {
     s.open.emplace_back();

@@ -56,6 +56,10 @@ struct PredictOptions {
   int batch = kDefaultPredictBatch;  // images per forward pass
   int threads = 0;                   // feature threads, 0 = all cores
   bool progress = false;             // progress bar on stderr, counting seconds of audio
+  // Called with the bar's counts each time they grow, with or without the bar: whole seconds
+  // of audio read so far, and in all inputs (their headers' lengths; one that does not open
+  // counts nothing).
+  std::function<void(int64_t seconds_done, int64_t seconds_total)> on_progress;
   // Polled between blocks of audio and between files: true stops the run early. The file in
   // progress ends with the windows read so far (a warning says where it stopped); files not
   // started are left out. Ctrl-C in `ser predict`.

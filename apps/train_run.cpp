@@ -7,8 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <set>
 #include <map>
+#include <set>
+#include <utility>
 
 #include "apps/augmented_copies.h"
 #include "apps/cli_values.h"
@@ -35,7 +36,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"seed", seed},             {"device", device},        {"cache", cache_dir},
           {"threads", threads},       {"math", math},            {"val_speakers", val_speakers},
           {"test_speakers", test_speakers}, {"val_corpus", val_corpus}, {"test_corpus", test_corpus},
-          {"labels", corpus.labels}};
+          {"labels", corpus.labels}, {"speaker_pattern", corpus.speaker_pattern}};
 }
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
@@ -44,6 +45,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.corpus.corpus = j.at("corpus").get<std::string>();
   o.corpus.classes = j.at("classes").get<std::string>();
   if (j.contains("labels")) o.corpus.labels = j.at("labels").get<std::vector<std::string>>();
+  o.corpus.speaker_pattern = j.value("speaker_pattern", std::string());  // absent before --speaker-pattern
   o.out_dir = j.at("out").get<std::string>();
   o.protocol = j.at("protocol").get<std::string>();
   if (j.contains("recipe")) {
@@ -85,7 +87,26 @@ Device resolve_device(const std::string& name) {
 
 namespace {
 
-// Option values, and the kind of every path: nothing is created or written here.
+// A --labels split column chooses the split (--protocol list): no other option may.
+void check_split_column(const TrainOptions& o) {
+  const std::vector<std::string> lists = lists_with_splits(o.corpus);
+  if (lists.empty()) {
+    SER_CHECK(o.protocol != "list", "--protocol list: no --labels list has a split column (rows "
+                                    "path,label,speaker,split, or a header naming 'split')");
+    return;
+  }
+  const std::string source = fmt::format("--labels {}: its split column", fmt::join(lists, ", "));
+  const std::pair<const char*, const std::string*> named[] = {{"--val-speakers", &o.val_speakers},
+                                                              {"--test-speakers", &o.test_speakers},
+                                                              {"--val-corpus", &o.val_corpus},
+                                                              {"--test-corpus", &o.test_corpus}};
+  for (const auto& [option, value] : named)
+    SER_CHECK(value->empty(), "{} and {} both choose the split; give one of them", source, option);
+  SER_CHECK(o.protocol == "list", "{} and --protocol {} both choose the split; give one of them", source, o.protocol);
+}
+
+// Option values, and the kind of every path: nothing is created or written here (the label
+// lists are read, for their split column).
 void validate(const TrainOptions& o) {
   const train::Recipe& r = o.recipe;
   SER_CHECK(r.epochs >= 1 && r.epochs <= kMaxEpochs, "--epochs must be in [1, {}], got {}", kMaxEpochs, r.epochs);
@@ -97,6 +118,7 @@ void validate(const TrainOptions& o) {
   SER_CHECK(o.threads >= 0 && o.threads <= kMaxThreads, "--threads must be in [0, {}] (0 = all cores), got {}",
             kMaxThreads, o.threads);
   SER_CHECK(!o.out_dir.empty(), "--out: empty path");
+  check_split_column(o);
   SER_CHECK(o.test_speakers.empty() || !o.val_speakers.empty(),
             "--test-speakers needs --val-speakers too (the validation speakers choose the epochs to keep)");
   SER_CHECK(o.val_corpus.empty() || o.val_speakers.empty(), "give --val-corpus or --val-speakers, not both");
@@ -202,7 +224,7 @@ struct SplitData {
   train::Normalization norm;
   std::vector<int64_t> train_rows;  // rows of the labelled set that form the training part
   std::vector<int64_t> test_rows;  // rows of the labelled set that form the test part
-  bool test_is_validation = false;  // named speakers without test speakers: report on validation
+  bool test_is_validation = false;  // named speakers (or a split column) without a test part: report on validation
 };
 
 // The split of named speakers or corpora (no random part): --test-corpus's files to test, then
@@ -232,6 +254,7 @@ data::Split named_split(const std::vector<data::ManifestEntry>& entries, const T
 }
 
 data::Split split_entries(const std::vector<data::ManifestEntry>& entries, const TrainOptions& o) {
+  if (o.protocol == "list") return data::listed_split(entries);
   if (!o.val_corpus.empty() || !o.test_corpus.empty()) {
     const data::Split split = named_split(entries, o);
     SER_CHECK(!split.train.empty(), "--val-corpus / --test-corpus / --val-speakers leave no files to train on");
@@ -407,8 +430,10 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
       options.recipe.keep == "best"
           ? fmt::format("best epoch {} of {}", state.best_epoch, state.epochs_done)
           : fmt::format("last epoch {}; best validation epoch {}", state.epochs_done, state.best_epoch);
+  const std::string no_test = options.protocol == "list" ? "validation rows (the split column names no test rows)"
+                                                         : "validation speakers (no test speakers named)";
   report.title = fmt::format("{} recipe, {} protocol, {} of {} files ({}{})", options.recipe.name, options.protocol,
-                             split.test_is_validation ? "validation speakers (no test speakers named)" : "test split",
+                             split.test_is_validation ? no_test : "test split",
                              split.test.size(), weights, state.stopped_early ? ", stopped early" : "");
   report.class_names = classes.names;
   report.metrics = metrics;
@@ -496,12 +521,15 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
 
   // 3. Split and normalise.
   SplitData split = make_split_data(all, options);
+  check_classes_have_training_files(classes.names, split.train.labels, options.corpus.classes);
   if (options.progress)
     fmt::print(stderr, "split ({}): train {}, validation {}, test {}{}\n", options.protocol, split.train.size(),
                split.validation.size(), split.test_is_validation ? 0 : split.test.size(),
-               options.protocol == "seed"     ? " (seed protocol: validation IS the test set, as in the notebook)"
-               : split.test_is_validation ? " (no --test-speakers: the final report is on the validation speakers)"
-                                          : "");
+               options.protocol == "seed" ? " (seed protocol: validation IS the test set, as in the notebook)"
+               : !split.test_is_validation ? ""
+               : options.protocol == "list"
+                   ? " (no test rows in the split column: the final report is on the validation rows)"
+                   : " (no --test-speakers: the final report is on the validation speakers)");
   if (from_checkpoint) check_same_normalization(checkpoint_path, saved.normalization, split.norm);
   if (options.recipe.wave_copies > 0) {  // the variants, normalised as the clean images
     std::vector<data::ManifestEntry> train_entries;

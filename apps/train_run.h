@@ -30,13 +30,15 @@ enum class ExistingRun {
 struct TrainOptions {
   CorpusOptions corpus;
   std::filesystem::path out_dir;     // the run folder (required)
-  std::string protocol = "holdout";  // seed | holdout | speaker
+  std::string protocol = "holdout";  // seed | holdout | speaker | list (the --labels split column)
   // Named speakers (data/split.h parse_speaker_list): with val_speakers set, the split is
   // these speakers to validation, test_speakers to test (may be empty: no test part), the
   // rest to train; `protocol` is then "speaker".
   std::string val_speakers, test_speakers;
   // Named corpora (data/split.h parse_corpus_list), leave-corpus-out: test_corpus's files
   // are the test part; of the rest, val_corpus's (or val_speakers') validate.
+  // A --labels list with a split column (protocol "list", which it needs and which needs
+  // it): its val/test rows validate/test, the rest train; none of the four options above.
   std::string val_corpus, test_corpus;
   // How the model is trained (architecture, optimizer, loop, augmentation): a named recipe
   // with the command line's overrides applied (`ser train --recipe NAME --epochs N ...`).

@@ -54,6 +54,9 @@ struct ManifestEntry {
   std::string speaker;  // unique across corpora, e.g. "ravdess:Actor_01", "savee:DC"
   int label = -1;       // index into ClassSet::names
   std::string label_name;
+  // The part a --labels row's split column assigns: "" (none), "train", "validation" or
+  // "test" (data/user_corpus.h). Not written to manifest files.
+  std::string split = "";
 };
 
 }  // namespace ser::data

@@ -109,12 +109,13 @@ std::string IndexSummary::table() const {
 }
 
 IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& folders, const ClassSet& classes,
-                          bool detect_duplicates, const std::vector<ListedFile>& listed) {
+                          bool detect_duplicates, const std::vector<ListedFile>& listed,
+                          const SpeakerPattern* speakers) {
   SER_CHECK(!folders.empty() || !listed.empty(), "no data folder given");
   SER_CHECK(classes.size() >= 2, "the class set needs at least two classes, has {}", classes.size());
   IndexResult result;
   auto use = [&](CorpusCounts& counts, const fs::path& file, const std::string& corpus, const std::string& speaker,
-                 const std::string& emotion) {
+                 const std::string& emotion, const std::string& split = "") {
     const int label = classes.index_of(emotion);
     if (label < 0) {
       ++counts.excluded;
@@ -122,7 +123,7 @@ IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& fo
       return;
     }
     ++counts.used;
-    result.entries.push_back({file, corpus, speaker, label, classes.names[static_cast<std::size_t>(label)]});
+    result.entries.push_back({file, corpus, speaker, label, classes.names[static_cast<std::size_t>(label)], split});
   };
   for (const auto& [folder, kind] : folders) {
     if (kind == CorpusKind::Folders) {
@@ -130,7 +131,7 @@ IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& fo
       for (const fs::path& file : list_audio_files(folder)) {
         ++counts.files_seen;
         std::string why;
-        const auto l = folders_label(folder, file, why);
+        const auto l = folders_label(folder, file, why, speakers);
         if (!l) {
           ++counts.unmatched;
           result.skipped.emplace_back(file, why);
@@ -175,7 +176,7 @@ IndexResult index_corpora(const std::vector<std::pair<fs::path, CorpusKind>>& fo
         result.skipped.emplace_back(row.path, "listed in --labels, but not an audio file name");
         continue;
       }
-      use(counts, row.path, "labels", row.speaker, row.label);
+      use(counts, row.path, "labels", row.speaker, row.label, row.split);
     }
   }
   if (detect_duplicates) remove_duplicates(result);
@@ -189,7 +190,7 @@ std::string known_layouts() {
   return "the layouts ser reads: RAVDESS (Actor_NN/03-01-EE-...-NN.wav), SAVEE (DC/a01.wav or DC_a01.wav), TESS "
          "(OAF_angry/OAF_back_angry.wav), CREMA-D (1001_DFA_ANG_XX.wav), EMO-DB (03a01Fa.wav), renamed (RAVDESS names "
          "anywhere: --corpus renamed), a folder per class (DATA/angry/clip.wav or DATA/SPEAKER/angry/clip.wav: "
-         "--corpus folders), or a label list (--labels FILE.csv with path,label[,speaker] rows)";
+         "--corpus folders), or a label list (--labels FILE.csv with path,label[,speaker[,split]] rows)";
 }
 
 }  // namespace ser::data

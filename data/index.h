@@ -50,10 +50,12 @@ struct IndexResult {
 // ..., any case) are considered; other files are ignored. Throws ser::Error if a folder does not exist or cannot be read.
 // `listed`: the rows of label lists (--labels, data/user_corpus.h), corpus "labels", after
 // the folders; a listed path that does not exist or is no audio file is skipped, saying so.
-// A folders corpus (CorpusKind::Folders) takes each file's class from its folder.
+// A listed row's split column is kept in its entry (ManifestEntry::split).
+// A folders corpus (CorpusKind::Folders) takes each file's class from its folder, and its
+// speaker from `speakers` (--speaker-pattern) when given: a file it does not match throws.
 IndexResult index_corpora(const std::vector<std::pair<std::filesystem::path, CorpusKind>>& folders,
                           const ClassSet& classes, bool detect_duplicates = true,
-                          const std::vector<ListedFile>& listed = {});
+                          const std::vector<ListedFile>& listed = {}, const SpeakerPattern* speakers = nullptr);
 
 // The line that says which layouts exist, for an index that used no file.
 std::string known_layouts();

@@ -80,7 +80,7 @@ std::vector<ManifestEntry> parse_manifest(const std::string& text, const std::st
     const auto [it, inserted] = name_of_label.emplace(label, f[4]);
     SER_CHECK(inserted || it->second == f[4], "manifest '{}' line {}: label {} is named '{}' here but '{}' before",
               name, line_no, label, f[4].substr(0, 80), it->second.substr(0, 80));
-    entries.push_back({f[0], f[1], f[2], label, f[4]});
+    entries.push_back({f[0], f[1], f[2], label, f[4], ""});
   }
   return entries;
 }

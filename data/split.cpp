@@ -345,6 +345,20 @@ std::vector<std::string> parse_corpus_list(const std::string& text) {
   return names;
 }
 
+Split listed_split(const std::vector<ManifestEntry>& entries) {
+  Split split;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& part = entries[i].split;
+    (part == "validation" ? split.validation : part == "test" ? split.test : split.train).push_back(static_cast<int64_t>(i));
+  }
+  SER_CHECK(!split.validation.empty(),
+            "the --labels split column assigns no file to validation (val): the validation part chooses the epochs to "
+            "keep");
+  SER_CHECK(!split.train.empty(), "the --labels split column assigns every file to validation or test: none is left to "
+                                  "train on");
+  return split;
+}
+
 Split corpus_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
                    const std::vector<std::string>& test) {
   std::set<std::string> corpora;

@@ -6,6 +6,8 @@
 //            speakers assigned greedily so each part's class mix follows its target
 //   named    speaker-disjoint, the user names the validation and test speakers
 //            (named_speaker_split); everyone else trains
+//   listed   the parts a --labels list's split column assigns (listed_split); rows
+//            without one train
 #pragma once
 
 #include <cstdint>
@@ -54,6 +56,11 @@ bool speaker_matches(const std::string& item, const std::string& speaker);
 // them up to 30, else the 5 closest (edit distance) to each id asked for.
 Split named_speaker_split(const std::vector<ManifestEntry>& entries, const std::vector<std::string>& validation,
                           const std::vector<std::string>& test);
+
+// The parts the entries' split column assigns (ManifestEntry::split): "validation" to
+// validation, "test" to test, "train" and unassigned ("") to train (each part sorted).
+// Throws ser::Error when no entry validates or none is left to train on.
+Split listed_split(const std::vector<ManifestEntry>& entries);
 
 // A --val-corpus / --test-corpus value: comma-separated corpus names ("tess", "ravdess,savee"),
 // lower-cased. Throws ser::Error for an empty item.

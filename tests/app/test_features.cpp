@@ -5,6 +5,7 @@
 // decodes.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include "engine/io/npy.h"
 #include "features/extract.h"
 #include "support/gpu.h"
+#include "support/ser_process.h"
 #include "support/temp_dir.h"
 
 using namespace ser;
@@ -34,6 +36,26 @@ int run_ser(const std::string& args) {
 }  // namespace
 
 TEST_SUITE("app") {
+
+TEST_CASE("ser features --help states the front ends' parameters and the features.json sidecar") {
+  test::TempDir dir;
+  const test::ProcessResult r = test::run_ser_process("features --help", dir.path());
+  REQUIRE(r.status == 0);
+  const features::LogMelConfig fixed = features::LogMelConfig::named("fixed");
+  const features::LogMelConfig resize = features::LogMelConfig::named("resize");
+  for (const std::string& part :
+       {fmt::format("{} Hz mono", fixed.sample_rate), fmt::format("n_fft {}, hop {} ({:.0f} ms)", fixed.n_fft,
+                                                                  fixed.hop_length, 1000.0 * fixed.hop_length / fixed.sample_rate),
+        fmt::format("{} Slaney mel bands 0-{:.0f} Hz", fixed.n_mels, fixed.fmax),
+        fmt::format("ends trimmed at {:.0f} dB", fixed.trim_top_db),
+        fmt::format("images {} x {} columns", fixed.image_height, fixed.image_width),
+        fmt::format("n_fft {}, hop {}, {} mels", resize.n_fft, resize.hop_length, resize.n_mels),
+        fmt::format("resized to {} x {}", resize.image_height, resize.image_width),
+        std::string("features.json, every parameter of the front end"), std::string("images.npy (N, mel bands, time columns)")}) {
+    CAPTURE(part);
+    CHECK(r.out.find(part) != std::string::npos);
+  }
+}
 
 TEST_CASE("ser features writes images, labels and manifest in one row order, as NumPy reads them") {
   test::TempDir dir;
@@ -94,7 +116,7 @@ TEST_CASE("ser features writes images, labels and manifest in one row order, as 
       "assert x.shape == (" + std::to_string(n) + ", 128, 256) and x.dtype == np.float32, (x.shape, x.dtype); "
       "assert y.dtype == np.int64 and y.shape == (x.shape[0],); "
       "assert [int(r.split('\\t')[3]) for r in rows] == y.tolist(); "
-      "assert -80.001 <= x.min() and x.max() <= 0.0\" " + (dir / "out").string();
+      "assert -80.001 <= x.min() and x.max() <= 0.001, (x.min(), x.max())\" " + (dir / "out").string();
   CHECK(std::system(check.c_str()) == 0);
 }
 

@@ -363,6 +363,32 @@ TEST_CASE("a stop request (Ctrl-C) ends the run with the timeline read so far; f
   CHECK(r.segments.back().end <= r.seconds + 1e-9);
 }
 
+TEST_CASE("the progress count is the inputs' seconds of audio, reached by the end of the run") {
+  test::TempDir dir;
+  std::vector<float> second, long_one;
+  append_background(second, kRate, 7);  // 1 s: one image
+  append_background(long_one, 12 * kRate, 8);  // 12 s: a timeline, read in blocks
+  write_float_wav(dir / "one.wav", second);
+  write_float_wav(dir / "long.wav", long_one);
+  std::ofstream(dir / "broken.wav") << "not audio";  // counts nothing
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  PredictOptions options;
+  options.on_progress = [&calls](int64_t done, int64_t total) { calls.emplace_back(done, total); };
+  const auto out = predict_all({dir / "one.wav", dir / "broken.wav", dir / "long.wav"}, options);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].whole);
+  CHECK_FALSE(out[1].ok());
+  CHECK_FALSE(out[2].whole);
+  REQUIRE(calls.size() >= 3);  // the timeline moves the count more than once
+  for (std::size_t k = 0; k < calls.size(); ++k) {
+    CAPTURE(k);
+    CHECK(calls[k].second == 13);  // 1 s + 12 s; the broken file counts nothing
+    if (k > 0) CHECK(calls[k].first > calls[k - 1].first);
+  }
+  CHECK(calls.front().first == 1);  // the one-image file, read whole
+  CHECK(calls.back().first == 13);
+}
+
 TEST_CASE("ser eval streams the corpus in chunks and reports the accuracy the model has on it") {
   const test::DemoModel& model = test::demo_model();
   test::TempDir dir;

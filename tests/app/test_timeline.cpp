@@ -3,6 +3,8 @@
 // list, and the SVG picture (well-formed XML, one series per class).
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -229,6 +231,25 @@ TEST_CASE("a long recording's timeline wraps into rows of a minute; the title ro
   CHECK(svg.find(">8:00<") != std::string::npos);  // the last row's first tick
   CHECK(svg.find("windows of 3.00 s every 2.00 s") != std::string::npos);
   test::check_xml_with_python(svg);
+}
+
+TEST_CASE("the timeline title rounds a hop of 0.666687 s to 0.67 s") {
+  FilePrediction r;
+  r.file = "ten seconds.wav";
+  r.sample_rate = 16000;
+  r.whole = false;
+  r.seconds = 10;
+  r.windows = plan_windows(160000, 32000, 10667);  // 2 s windows every 10667 samples = 0.6666875 s
+  const std::size_t n = r.windows.size();
+  r.silent.assign(n, false);
+  for (std::size_t k = 0; k < n; ++k) r.probabilities.insert(r.probabilities.end(), {0.7f, 0.3f});
+  r.segments = merge_segments(r.windows, r.silent, r.probabilities, 2, 16000);
+  r.mean_probabilities = {0.7f, 0.3f};
+  r.label = 0;
+  const std::string svg = timeline_svg(r, {"calm", "tense"});
+  CHECK(svg.find(fmt::format("{} windows of 2.00 s every 0.67 s", n)) != std::string::npos);
+  CHECK(svg.find("0.666") == std::string::npos);
+  CHECK(test::check_xml(svg).error.empty());
 }
 
 TEST_CASE("the timeline picture is well-formed SVG with one series per class and one band rectangle per segment") {
