@@ -2,16 +2,13 @@
 // timeline of windows merged into segments), with a trained model file. Output: a header
 // line, then one TSV row per segment (file, start, end, emotion, mean probability; empty
 // for silence), or with --json one object per file per line (windows, segments, summary);
-// --plot draws one recording as SVG.
+// --plot draws one recording as SVG. The JSON object is apps/prediction_json.h's.
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <cmath>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
-
 
 #include "apps/cli_values.h"
 #include "apps/commands.h"
@@ -19,6 +16,7 @@
 #include "apps/model_info.h"
 #include "apps/predict.h"
 #include "apps/predict_inputs.h"
+#include "apps/prediction_json.h"
 #include "apps/timeline_svg.h"
 #include "apps/train_run.h"
 #include "engine/core/error.h"
@@ -41,56 +39,8 @@ struct Args {
   std::string device = "auto";
 };
 
-// 4 decimals: enough for a probability, and a one-hour timeline stays a few hundred kB.
-double rounded(double v) { return std::round(v * 1e4) / 1e4; }
-
-nlohmann::ordered_json class_object(const std::vector<float>& p, const std::vector<std::string>& names) {
-  nlohmann::ordered_json o = nlohmann::ordered_json::object();
-  for (std::size_t k = 0; k < names.size() && k < p.size(); ++k) o[names[k]] = rounded(p[k]);
-  return o;
-}
-
 std::string emotion_of(int label, const std::vector<std::string>& names) {
   return label < 0 ? "silent" : names[static_cast<std::size_t>(label)];
-}
-
-nlohmann::ordered_json result_json(const FilePrediction& r, const std::vector<std::string>& names,
-                           const WindowSettings& ws) {
-  nlohmann::ordered_json j{{"file", r.file.string()}};
-  if (!r.ok()) {
-    j["error"] = r.error;
-    return j;
-  }
-  j["seconds"] = rounded(r.seconds);
-  j["emotion"] = emotion_of(r.label, names);
-  if (r.label >= 0) j["probabilities"] = class_object(r.mean_probabilities, names);
-  if (!r.warning.empty()) j["warning"] = r.warning;
-  j["whole"] = r.whole;
-  if (!r.whole) {
-    j["window"] = rounded(static_cast<double>(ws.window) / ws.sample_rate);
-    j["hop"] = rounded(static_cast<double>(ws.hop) / ws.sample_rate);
-  }
-  const std::size_t classes = names.size();
-  nlohmann::ordered_json windows = nlohmann::ordered_json::array();
-  for (std::size_t k = 0; k < r.windows.size(); ++k) {
-    nlohmann::ordered_json w{{"start", rounded(double(r.windows[k].start) / r.sample_rate)},
-                     {"end", rounded(double(r.windows[k].end) / r.sample_rate)},
-                     {"silent", bool(r.silent[k])}};
-    if (!r.silent[k])
-      w["probabilities"] = class_object(
-          std::vector<float>(r.probabilities.begin() + k * classes, r.probabilities.begin() + (k + 1) * classes), names);
-    windows.push_back(std::move(w));
-  }
-  j["windows"] = std::move(windows);
-  nlohmann::ordered_json segments = nlohmann::ordered_json::array();
-  for (const Segment& s : r.segments) {
-    nlohmann::ordered_json o{{"start", rounded(s.start)}, {"end", rounded(s.end)}, {"emotion", emotion_of(s.label, names)},
-                     {"windows", s.windows}};
-    if (s.label >= 0) o["probabilities"] = class_object(s.mean_probabilities, names);
-    segments.push_back(std::move(o));
-  }
-  j["segments"] = std::move(segments);
-  return j;
 }
 
 // The table's header line, printed once before the first row (none when no file gives one).
@@ -162,7 +112,7 @@ void run_predict(const Args& a) {
       fmt::print(stderr, "ser: warning: {}: {}\n", r.file.string(), r.warning);
     }
     if (a.json)
-      fmt::print("{}\n", result_json(r, names, predictor.settings()).dump());
+      fmt::print("{}\n", prediction_json(r, names, predictor.settings()).dump());
     else if (r.ok()) {
       if (!header_printed) fmt::print("{}", kTableHeader);
       header_printed = true;

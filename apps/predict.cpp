@@ -1,7 +1,7 @@
-// Predictor: files -> jobs (a whole clip to decode, or one window's samples) -> batches of
-// at most `batch` jobs -> images on the feature threads (one LogMelExtractor each) ->
-// normalise -> one eval forward per batch -> probabilities back to their files -> files
-// finished in input order -> silence gate, segments -> the caller.
+// Predictor: files (or signals in memory) -> jobs (a whole clip to decode, or one window's
+// samples) -> batches of at most `batch` jobs -> images on the feature threads (one
+// LogMelExtractor each) -> normalise -> one eval forward per batch -> probabilities back to
+// their files -> files finished in input order -> silence gate, segments -> the caller.
 // Layouts: batch images (B, 1, H, W) float32, row j = job j until compaction; logits and
 // probabilities (count, classes); a file's probabilities (W, classes).
 #include "apps/predict.h"
@@ -85,6 +85,55 @@ int thread_count(int asked) {
   return std::max(1, n);
 }
 
+// Throws, as decode_mono does for a file, for a signal that is no audio.
+void check_signal(const AudioSignal& signal) {
+  SER_CHECK(signal.sample_rate > 0, "sample rate must be positive, got {} Hz", signal.sample_rate);
+  SER_CHECK(!signal.samples.empty(), "holds no audio samples");
+  for (std::size_t i = 0; i < signal.samples.size(); ++i)
+    SER_CHECK(std::isfinite(signal.samples[i]), "sample {} is {} (NaN/Inf samples are not audio)", i,
+              signal.samples[i]);
+}
+
+// A timeline's samples at the feature rate, in blocks, as features::AudioStream gives a file's.
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual bool read(std::vector<float>& out) = 0;  // AudioStream::read
+  virtual int64_t delivered() const = 0;
+};
+
+class FileSource : public SampleSource {
+ public:
+  FileSource(const fs::path& path, int rate) : stream_(path, rate) {}
+  bool read(std::vector<float>& out) override { return stream_.read(out); }
+  int64_t delivered() const override { return stream_.delivered(); }
+
+ private:
+  features::AudioStream stream_;
+};
+
+// A signal in memory, resampled whole (features::resample: AudioStream's samples bit for
+// bit), handed out in blocks so that a stop request is polled as for a file.
+class SignalSource : public SampleSource {
+ public:
+  static constexpr std::size_t kBlock = 1 << 16;
+  SignalSource(const AudioSignal& signal, int rate)
+      : samples_(features::resample(signal.samples, signal.sample_rate, rate)) {}
+  bool read(std::vector<float>& out) override {
+    if (next_ == samples_.size()) return false;
+    const std::size_t n = std::min(kBlock, samples_.size() - next_);
+    out.insert(out.end(), samples_.begin() + static_cast<std::ptrdiff_t>(next_),
+               samples_.begin() + static_cast<std::ptrdiff_t>(next_ + n));
+    next_ += n;
+    return true;
+  }
+  int64_t delivered() const override { return static_cast<int64_t>(next_); }
+
+ private:
+  std::vector<float> samples_;  // (N',) at the feature rate
+  std::size_t next_ = 0;
+};
+
 }  // namespace
 
 WindowSettings window_settings(const train::ModelInfo& info, const features::LogMelConfig& config,
@@ -143,7 +192,9 @@ struct Predictor::Impl {
   Tensor batch_images;  // (B, 1, H, W)
   std::vector<float> probs;  // (count, classes)
 
-  const std::vector<fs::path>* files = nullptr;  // during run()
+  // During run(): its inputs, files or signals (the other null).
+  const std::vector<fs::path>* files = nullptr;
+  const std::vector<AudioSignal>* signals = nullptr;
   std::deque<OpenFile> open;                     // files not yet returned, oldest first
   std::size_t first_open = 0;                    // run index of open.front()
   std::vector<Job> jobs;
@@ -178,6 +229,24 @@ struct Predictor::Impl {
   }
 
   OpenFile& state(std::size_t file) { return open[file - first_open]; }
+
+  // Input i of the run: its name, header, whole signal at the feature rate, or stream.
+  std::size_t input_count() const { return files ? files->size() : signals->size(); }
+  fs::path input_name(std::size_t i) const { return files ? (*files)[i] : fs::path((*signals)[i].name); }
+  features::AudioHeader input_header(std::size_t i) const {
+    if (files) return features::read_audio_header((*files)[i]);
+    const AudioSignal& s = (*signals)[i];
+    check_signal(s);
+    return {s.sample_rate, 1, static_cast<int64_t>(s.samples.size())};
+  }
+  std::vector<float> input_samples(std::size_t i) const {
+    if (files) return features::load_audio((*files)[i], ws.sample_rate);
+    return features::resample((*signals)[i].samples, (*signals)[i].sample_rate, ws.sample_rate);
+  }
+  std::unique_ptr<SampleSource> input_stream(std::size_t i) const {
+    if (files) return std::make_unique<FileSource>((*files)[i], ws.sample_rate);
+    return std::make_unique<SignalSource>((*signals)[i], ws.sample_rate);
+  }
 
   features::LogMelExtractor& extractor(int worker) {
     auto& e = extractors[static_cast<std::size_t>(worker)];
@@ -228,7 +297,7 @@ struct Predictor::Impl {
     OpenFile& f = state(i);
     f.result.whole = false;
     f.meter = std::make_unique<LevelMeter>(std::max<int64_t>(1, std::llround(kLevelBlockSeconds * ws.sample_rate)));
-    features::AudioStream stream((*files)[i], ws.sample_rate);
+    const std::unique_ptr<SampleSource> stream = input_stream(i);
     std::vector<float> buf;  // (samples from buf_start on)
     int64_t buf_start = 0, k = 0;
     bool interrupted = false;
@@ -238,7 +307,7 @@ struct Predictor::Impl {
         break;
       }
       const std::size_t before = buf.size();
-      if (!stream.read(buf)) break;
+      if (!stream->read(buf)) break;
       f.meter->add(buf.data() + before, static_cast<int64_t>(buf.size() - before));
       advance(static_cast<double>(buf.size() - before) / ws.sample_rate);
       const int64_t have = buf_start + static_cast<int64_t>(buf.size());
@@ -265,7 +334,7 @@ struct Predictor::Impl {
       state(i).complete = true;
       return;
     }
-    const int64_t n = stream.delivered();
+    const int64_t n = stream->delivered();
     f.result.seconds = static_cast<double>(n) / ws.sample_rate;
     if (n < ws.window) {
       fail(f, fmt::format("{:.2f} s long, shorter than one window of {:.2f} s{}", f.result.seconds,
@@ -283,7 +352,7 @@ struct Predictor::Impl {
   void start_file(std::size_t i) {
     OpenFile& f = state(i);
     try {
-      f.header = features::read_audio_header((*files)[i]);
+      f.header = input_header(i);
       f.result.warning = bandwidth_warning(f.header.sample_rate, ws.sample_rate);
       const double declared = f.header.seconds();
       if (ws.framing == Framing::Windows && declared * ws.sample_rate < static_cast<double>(ws.window)) {
@@ -301,17 +370,17 @@ struct Predictor::Impl {
         start_timeline(i);
       }
     } catch (const std::exception& e) {
-      fail(state(i), failure_reason(e, (*files)[i]));
+      fail(state(i), failure_reason(e, input_name(i)));
     }
   }
 
   // Job j's image into row `row` of the batch (worker `worker`).
   void make_image(int worker, Job& job, std::size_t row) {
-    const fs::path& path = (*files)[job.file];
+    const fs::path path = input_name(job.file);
     try {
       float* out = batch_images.data() + static_cast<int64_t>(row) * hw;
       if (job.whole) {
-        const std::vector<float> y = features::load_audio(path, ws.sample_rate);
+        const std::vector<float> y = input_samples(job.file);
         job.seconds = static_cast<double>(y.size()) / ws.sample_rate;
         const Tensor image = extractor(worker).image(y);
         std::memcpy(out, image.data(), static_cast<std::size_t>(hw) * sizeof(float));
@@ -425,8 +494,20 @@ Predictor::~Predictor() = default;
 const WindowSettings& Predictor::settings() const { return impl_->ws; }
 
 void Predictor::run(const std::vector<fs::path>& files, const std::function<void(FilePrediction&)>& done) {
+  impl_->files = &files;
+  impl_->signals = nullptr;
+  run_inputs(done);
+}
+
+void Predictor::run(const std::vector<AudioSignal>& signals, const std::function<void(FilePrediction&)>& done) {
+  impl_->files = nullptr;
+  impl_->signals = &signals;
+  run_inputs(done);
+}
+
+void Predictor::run_inputs(const std::function<void(FilePrediction&)>& done) {
   Impl& s = *impl_;
-  s.files = &files;
+  const std::size_t n = s.input_count();
   s.open.clear();
   s.jobs.clear();
   s.first_open = 0;
@@ -436,9 +517,9 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
   std::unique_ptr<ProgressBar> bar;
   if (s.options.progress || s.options.on_progress) {  // counts seconds of audio, so that one long recording moves too
     double total = 0;
-    for (const auto& f : files) {
+    for (std::size_t i = 0; i < n; ++i) {
       try {
-        total += features::read_audio_header(f).seconds();
+        total += s.input_header(i).seconds();
       } catch (const std::exception&) {
         // a file that does not open counts nothing; its error comes with its result
       }
@@ -447,9 +528,9 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
   }
   if (s.options.progress) bar = std::make_unique<ProgressBar>(s.total_seconds, "predict (seconds of audio)");
   s.bar = bar.get();
-  for (std::size_t i = 0; i < files.size() && !s.stopping(); ++i) {
+  for (std::size_t i = 0; i < n && !s.stopping(); ++i) {
     s.open.emplace_back();
-    s.open.back().result.file = files[i];
+    s.open.back().result.file = s.input_name(i);
     s.start_file(i);
     s.emit_ready(done);
   }
@@ -459,6 +540,7 @@ void Predictor::run(const std::vector<fs::path>& files, const std::function<void
   if (bar) bar->finish();
   s.bar = nullptr;
   s.files = nullptr;
+  s.signals = nullptr;
 }
 
 // ------------------------------------------------------------------------- model file

@@ -94,6 +94,16 @@ struct FilePrediction {
   bool ok() const { return error.empty(); }
 };
 
+// A recording in memory (the Python package): mono float32 samples at their own rate, as
+// features::decode_mono returns a file's. Predictor scores it exactly as a file holding these
+// samples: resampled to the feature rate by features::resample (which AudioStream matches
+// bit for bit), then one image or a timeline by the same rules.
+struct AudioSignal {
+  std::string name;            // the result's `file`
+  std::vector<float> samples;  // (N,) mono
+  int sample_rate = 0;         // Hz
+};
+
 // Runs files through features and the network in batches (see above).
 class Predictor {
  public:
@@ -106,9 +116,13 @@ class Predictor {
   // Calls done(result) once per file, in input order. A file that fails is a result with
   // its error; exceptions escape only for failures of the model or the machine.
   void run(const std::vector<std::filesystem::path>& files, const std::function<void(FilePrediction&)>& done);
+  // The same over signals in memory. One that is empty, holds a NaN/Inf sample or gives a
+  // rate <= 0 is a result with its error, as a file that does not decode.
+  void run(const std::vector<AudioSignal>& signals, const std::function<void(FilePrediction&)>& done);
 
  private:
   struct Impl;
+  void run_inputs(const std::function<void(FilePrediction&)>& done);  // over impl_'s files or signals
   std::unique_ptr<Impl> impl_;
 };
 

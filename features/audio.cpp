@@ -51,18 +51,6 @@ SndfileHandle open_sound_file(const std::filesystem::path& path, SF_INFO& info) 
   return file;
 }
 
-// Appends the channel average of `frames` interleaved frames (frames, C) to `mono`, in
-// float32: sum in channel order, then / C.
-void append_mono(const float* interleaved, sf_count_t frames, int channels, std::vector<float>& mono) {
-  const float channel_count = static_cast<float>(channels);
-  for (sf_count_t f = 0; f < frames; ++f) {
-    const float* frame = interleaved + f * channels;
-    float sum = frame[0];
-    for (int c = 1; c < channels; ++c) sum += frame[c];
-    mono.push_back(channels == 1 ? sum : sum / channel_count);
-  }
-}
-
 // Reads interleaved frames block by block (never trusting the declared frame count for
 // the allocation) and averages channels in float32: sum in channel order, then / C.
 std::vector<float> read_mono(SNDFILE* file, const SF_INFO& info, const std::filesystem::path& path) {
@@ -88,6 +76,16 @@ void check_finite(const std::vector<float>& x, const std::filesystem::path& path
 }
 
 }  // namespace
+
+void append_mono(const float* interleaved, int64_t frames, int channels, std::vector<float>& mono) {
+  const float channel_count = static_cast<float>(channels);
+  for (int64_t f = 0; f < frames; ++f) {
+    const float* frame = interleaved + f * channels;
+    float sum = frame[0];
+    for (int c = 1; c < channels; ++c) sum += frame[c];
+    mono.push_back(channels == 1 ? sum : sum / channel_count);
+  }
+}
 
 DecodedAudio decode_mono(const std::filesystem::path& path) {
   SF_INFO info;

@@ -26,6 +26,11 @@ struct DecodedAudio {
 // present (as soundfile does).
 DecodedAudio decode_mono(const std::filesystem::path& path);
 
+// The mix-down decode_mono applies: appends the channel average of `frames` interleaved
+// frames (frames, channels) to `mono`, in float32 (sum in channel order, then / channels).
+// The Python package mixes arrays in memory with it, as a file of those samples would be.
+void append_mono(const float* interleaved, int64_t frames, int channels, std::vector<float>& mono);
+
 // libsoxr HQ (soxr_quality_spec(SOXR_HQ, 0)), float32 in and out, then librosa's
 // fix_length to ceil(n * (to_rate / from_rate)) samples (zeros appended or extra dropped).
 // Returns a copy of x when the rates are equal. Throws on a non-positive rate.

@@ -251,6 +251,46 @@ TEST_CASE("files come back in input order; one that fails says why and the rest 
   CHECK(w[1].windows.front().end - w[1].windows.front().start == 2 * kRate);
 }
 
+TEST_CASE("signals in memory give the results of files holding the same samples; bad signals say why") {
+  test::TempDir dir;
+  const auto clips = ten_clips();
+  const Recording rec = clips_in_a_row(dir / "long.wav", {clips[1], clips[2]}, 1.0);
+  const std::vector<fs::path> files{clips[0].path, rec.file};
+  std::vector<AudioSignal> signals;
+  for (const fs::path& f : files) {
+    features::DecodedAudio d = features::decode_mono(f);
+    signals.push_back({f.string(), std::move(d.samples), d.sample_rate});
+  }
+  signals.push_back({"empty", {}, kRate});
+  signals.push_back({"nan", {0.1f, std::nanf(""), 0.2f}, kRate});
+  signals.push_back({"no rate", {0.1f, 0.2f}, 0});
+  PredictOptions options;
+  options.batch = 3;
+  const std::vector<FilePrediction> from_files = predict_all(files, options);
+  train::LoadedModel loaded = train::load_model(test::demo_model().model_file);
+  std::vector<FilePrediction> out;
+  Predictor(loaded, options).run(signals, [&](FilePrediction& r) { out.push_back(r); });
+  REQUIRE(out.size() == signals.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    CAPTURE(i);
+    const FilePrediction &a = out[i], &b = from_files[i];
+    REQUIRE_MESSAGE(a.ok(), a.error);
+    CHECK(a.file == b.file);
+    CHECK(a.whole == b.whole);
+    CHECK(a.seconds == b.seconds);
+    CHECK(a.windows.size() == b.windows.size());
+    CHECK(a.silent == b.silent);
+    CHECK(a.probabilities == b.probabilities);  // bit for bit
+    CHECK(a.mean_probabilities == b.mean_probabilities);
+    CHECK(a.segments.size() == b.segments.size());
+    CHECK(a.label == b.label);
+  }
+  CHECK_FALSE(out[1].whole);
+  CHECK(out[2].error == "holds no audio samples");
+  CHECK(out[3].error == "sample 1 is nan (NaN/Inf samples are not audio)");
+  CHECK(out[4].error == "sample rate must be positive, got 0 Hz");
+}
+
 TEST_CASE("ser predict: a folder, a list on standard input, JSON lines that stand alone, and a picture") {
   const test::DemoModel& model = test::demo_model();
   test::TempDir dir;

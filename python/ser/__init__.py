@@ -1,0 +1,192 @@
+"""ser: speech emotion recognition, the Python face of the C++ engine (docs/PYTHON.md).
+
+Every computation is the C++ core's, through the extension module ser._ser
+(python/ser_module.cpp): the decoder and resampler, the log-mel front end and the network
+are those of the `ser` command line, so that a result here is the one `ser predict --json`
+gives for the same samples and an image the row `ser features` writes. This file only turns
+arguments into the core's and its JSON results into dicts.
+
+Arrays in: audio is a NumPy array (N,) mono or (frames, channels), float32, float64 or int16
+(read as code / 32768, as a PCM_16 file is), at any sample rate; channels are averaged and
+the signal resampled as the command line does for a file. Arrays out: float32,
+load_audio (N,), logmel (H, W) = (mel bands low to high, time columns) in dB.
+
+Errors: the core's (a bad file, a bad model) raise ValueError with the command line's
+message; a path that does not exist raises FileNotFoundError; an array of another dtype
+TypeError, of another shape, empty or holding NaN/Inf, or a sample rate <= 0 ValueError.
+"""
+
+import errno
+import json
+import os
+import pkgutil
+from pathlib import Path
+
+# A build tree keeps the extension module in <build>/python/ser/ and this file in python/ser/:
+# with both on PYTHONPATH, the package is the two folders together (python/CMakeLists.txt).
+__path__ = pkgutil.extend_path(__path__, __name__)
+
+from . import _ser  # noqa: E402
+
+__version__ = _ser.__version__
+__all__ = ["Model", "audio_info", "default_model_path", "load_audio", "load_model", "logmel"]
+
+_PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "default.safetensors"
+
+
+def _path_argument(path):
+    """The text of a path argument; FileNotFoundError when nothing is there."""
+    text = os.fspath(path)
+    if not os.path.exists(text):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), text)
+    return text
+
+
+def load_audio(path, sample_rate=16000):
+    """The file's samples as the front end reads them: decoded (libsndfile), channels averaged,
+    resampled to sample_rate (libsoxr HQ, librosa's length). Returns float32 (N,)."""
+    return _ser.load_audio(_path_argument(path), sample_rate)
+
+
+def audio_info(path):
+    """What the file's header declares, without decoding it: {"sample_rate", "channels",
+    "frames", "seconds"} (ints but seconds)."""
+    info = _ser.audio_info(_path_argument(path))
+    return {"sample_rate": int(info["sample_rate"]), "channels": int(info["channels"]),
+            "frames": int(info["frames"]), "seconds": info["seconds"]}
+
+
+def _frontend_json(frontend):
+    if isinstance(frontend, str):
+        return _ser.frontend_config(frontend)
+    if isinstance(frontend, dict):
+        return json.dumps(frontend)
+    raise TypeError("frontend must be a front-end name (resize, fixed, fixed-cmn) or a dict of its parameters "
+                    "(Model.features)")
+
+
+def logmel(audio, sample_rate, frontend="fixed"):
+    """The log-mel image of audio at sample_rate, exactly as `ser features --frontend NAME` writes
+    a file of those samples: float32 (H, W), mel bands low to high, dB before normalisation.
+    frontend: a name (resize, fixed, fixed-cmn) or a dict of parameters such as Model.features."""
+    return _ser.logmel(audio, sample_rate, _frontend_json(frontend))
+
+
+def default_model_path():
+    """The model load_model() takes without a path: $SER_MODEL when set, else the one installed
+    with the package, else the source tree's models/default.safetensors."""
+    if not os.environ.get("SER_MODEL") and _PACKAGED_MODEL.is_file():
+        return str(_PACKAGED_MODEL)
+    return _ser.default_model_file()
+
+
+def load_model(path=None):
+    """A model file of `ser train` or its run folder (None: default_model_path())."""
+    return Model(default_model_path() if path is None else _path_argument(path))
+
+
+def _metadata_value(text):
+    """A metadata value: its JSON when it is an object or a list, else the text as stored."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (dict, list)) else text
+
+
+def _options(window=None, hop=None, whole=False, min_level=35.0, batch=16, threads=0):
+    o = _ser.Options()
+    o.window = 0.0 if window is None else float(window)
+    o.hop = 0.0 if hop is None else float(hop)
+    o.whole = bool(whole)
+    o.min_level = float(min_level)
+    o.batch = int(batch)
+    o.threads = int(threads)
+    return o
+
+
+def _result(text):
+    """A prediction's dict: the `ser predict --json` object, every digit kept, with "label"
+    (the emotion's name, "silent" when nothing was voiced) in front."""
+    r = json.loads(text)
+    if "error" in r:
+        return r
+    return {"label": r["emotion"], **r}
+
+
+class Model:
+    """A loaded model. Attributes: path (the model file), classes (list of names, in output
+    order), features (dict, every front-end parameter), recipe (dict: how it was trained, from
+    the file or its run folder's run.json; {} when neither says), metadata (dict: the file's
+    safetensors metadata, JSON values parsed).
+
+    One Model predicts one call at a time; threads that want to predict in parallel use one
+    Model each (the GIL is released while the core works)."""
+
+    def __init__(self, path):
+        self._native = _ser.Model(os.fspath(path))
+        self.path = self._native.file
+        self.classes = list(self._native.classes)
+        self.features = json.loads(self._native.features_json)
+        self.metadata = {k: _metadata_value(v) for k, v in self._native.metadata.items()}
+        self.recipe = self._find_recipe()
+
+    def _find_recipe(self):
+        training = self.metadata.get("training")
+        if isinstance(training, dict) and isinstance(training.get("recipe"), dict):
+            return training["recipe"]
+        run_json = Path(self.path).parent / "run.json"
+        try:
+            recipe = json.loads(run_json.read_text()).get("recipe")
+        except (OSError, ValueError, AttributeError):
+            return {}
+        return recipe if isinstance(recipe, dict) else {}
+
+    def __repr__(self):
+        return f"ser.Model({self.path!r}, classes={self.classes})"
+
+    def predict(self, audio, sample_rate, *, window=None, hop=None, whole=False, min_level=35.0, batch=16,
+                threads=0):
+        """The emotion of one recording in memory, as `ser predict --json` says it for a file of
+        the same samples (same options, same keys, every digit): "label" (= "emotion"),
+        "probabilities" {class: p}, "seconds", "whole"; a recording longer than the clips the
+        model was trained on is a timeline: "window", "hop", "windows" [{start, end, silent,
+        probabilities}], "segments" [{start, end, emotion, windows, probabilities}]. Options as
+        the command line's --window, --hop, --whole, --min-level, --batch, --threads.
+        Raises ValueError for what the command line reports as the file's error."""
+        text = self._native.predict(audio, sample_rate,
+                                    _options(window, hop, whole, min_level, batch, threads))
+        r = _result(text)
+        if "error" in r:
+            raise ValueError(r["error"])
+        del r["file"]
+        return r
+
+    def predict_files(self, paths, batch=16, *, window=None, hop=None, whole=False, min_level=35.0, threads=0):
+        """A generator of one result per file, in input order, as `ser predict --json` gives
+        them: a dict as predict()'s with "file" first, or {"file", "error"} for a file that
+        does not decode (the rest go on). paths: files and folders (walked for audio files,
+        sorted, as the command line does), or one path. Files go through the core `batch`
+        at a time, so memory holds one batch's results whatever the number of files.
+        A path that does not exist raises FileNotFoundError when the generator reaches it."""
+        options = _options(window, hop, whole, min_level, batch, threads)
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        chunk = []
+        for given in paths:
+            text = os.fspath(given)
+            if not os.path.exists(text):
+                yield from self._run_files(chunk, options)
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), text)
+            for f in _ser.collect_inputs([text]) if os.path.isdir(text) else [text]:
+                chunk.append(f)
+                if len(chunk) == options.batch:
+                    yield from self._run_files(chunk, options)
+                    chunk = []
+        yield from self._run_files(chunk, options)
+
+    def _run_files(self, files, options):
+        if not files:
+            return
+        for text in self._native.predict_files(files, options):
+            yield _result(text)

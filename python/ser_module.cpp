@@ -1,0 +1,336 @@
+// ser._ser: the Python bindings of the C++ core (python/ser/__init__.py is the public API over
+// them). Nothing is computed here but the conversion of a NumPy array to the core's signal:
+// an array (N,) or (frames, channels) of float32, float64 or int16, any strides, becomes mono
+// float32 (N,) as libsndfile and features::decode_mono make a file of those samples (int16:
+// code / 32768; float64: rounded to float32; channels averaged by features::append_mono).
+// Predictions go back as the JSON text of apps/prediction_json.h (every digit, the Python side
+// parses it), arrays as NumPy arrays that own their buffers: load_audio (N,) float32, logmel
+// (H, W) float32 (mel bands low to high, time columns), as `ser features` writes a row.
+//
+// Every call lets go of the GIL while the core works; one Model predicts one call at a time
+// (its network keeps each forward's activations), so a second thread waits for the first.
+// Errors: ser::Error -> ValueError with the CLI's message; a path that does not exist ->
+// FileNotFoundError; an array of another dtype -> TypeError; of another shape, empty, or
+// holding NaN/Inf, a sample rate <= 0 -> ValueError.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "apps/cli_values.h"
+#include "apps/model_info.h"
+#include "apps/predict.h"
+#include "apps/predict_inputs.h"
+#include "apps/prediction_json.h"
+#include "engine/core/error.h"
+#include "engine/io/safetensors.h"
+#include "features/audio.h"
+#include "features/logmel.h"
+
+namespace nb = nanobind;
+namespace fs = std::filesystem;
+
+namespace ser::python {
+namespace {
+
+// A path that does not exist: FileNotFoundError(ENOENT, strerror, path) in Python.
+struct MissingPath {
+  std::string path;
+};
+
+// Wrong kinds of argument, raised as such in Python.
+struct TypeProblem {
+  std::string message;
+};
+struct ValueProblem {
+  std::string message;
+};
+
+void require_existing(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw MissingPath{path};
+}
+
+void require_rate(int sample_rate) {
+  if (sample_rate <= 0 || sample_rate > features::kMaxSampleRate)
+    throw ValueProblem{fmt::format("sample_rate must be between 1 and {} Hz, got {}", features::kMaxSampleRate,
+                                   sample_rate)};
+}
+
+using AnyArray = nb::ndarray<nb::ro, nb::device::cpu>;
+
+template <typename T>
+float sample_value(T v) {
+  if constexpr (std::is_same_v<T, int16_t>) {
+    return static_cast<float>(v) * (1.0f / 32768.0f);  // libsndfile's PCM_16
+  } else if constexpr (std::is_same_v<T, double>) {
+    // Beyond float32's range is Inf (refused as such), not an undefined conversion.
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    if (std::abs(v) > std::numeric_limits<float>::max()) return v > 0 ? inf : -inf;
+    return static_cast<float>(v);
+  } else {
+    return v;
+  }
+}
+
+// The array's frames (frames, channels), interleaved float32, read through its strides.
+template <typename T>
+std::vector<float> interleaved(const AnyArray& a, int64_t frames, int64_t channels) {
+  const T* base = static_cast<const T*>(a.data());
+  const int64_t frame_stride = a.stride(0);
+  const int64_t channel_stride = a.ndim() == 2 ? a.stride(1) : 0;
+  std::vector<float> out(static_cast<std::size_t>(frames * channels));  // (frames, channels)
+  for (int64_t f = 0; f < frames; ++f)
+    for (int64_t c = 0; c < channels; ++c)
+      out[static_cast<std::size_t>(f * channels + c)] = sample_value(base[f * frame_stride + c * channel_stride]);
+  return out;
+}
+
+// The mono float32 signal of an audio array (see the top of this file).
+std::vector<float> mono_signal(const AnyArray& a) {
+  if (a.ndim() != 1 && a.ndim() != 2)
+    throw ValueProblem{
+        fmt::format("audio must be a (N,) mono or (frames, channels) array, got {} dimensions", a.ndim())};
+  const auto frames = static_cast<int64_t>(a.shape(0));
+  const auto channels = a.ndim() == 2 ? static_cast<int64_t>(a.shape(1)) : int64_t(1);
+  if (frames == 0 || channels == 0) throw ValueProblem{"audio is empty (no samples)"};
+  if (a.ndim() == 2 && channels > frames)
+    throw ValueProblem{fmt::format("audio of shape ({}, {}): (frames, channels) expected, with fewer channels than "
+                                   "frames; pass audio.T for a (channels, frames) array",
+                                   frames, channels)};
+  std::vector<float> frame_data;
+  if (a.dtype() == nb::dtype<float>())
+    frame_data = interleaved<float>(a, frames, channels);
+  else if (a.dtype() == nb::dtype<double>())
+    frame_data = interleaved<double>(a, frames, channels);
+  else if (a.dtype() == nb::dtype<int16_t>())
+    frame_data = interleaved<int16_t>(a, frames, channels);
+  else
+    throw TypeProblem{"audio must be a float32, float64 or int16 array (int16 is read as code / 32768, as a PCM_16 "
+                      "file is)"};
+  std::vector<float> mono;
+  mono.reserve(static_cast<std::size_t>(frames));
+  features::append_mono(frame_data.data(), frames, static_cast<int>(channels), mono);
+  for (std::size_t i = 0; i < mono.size(); ++i)
+    if (!std::isfinite(mono[i]))
+      throw ValueProblem{fmt::format("audio sample {} is {} (NaN/Inf samples are not audio)", i, mono[i])};
+  return mono;
+}
+
+// A NumPy array owning `values`, of the given shape.
+nb::ndarray<nb::numpy, float> to_numpy(std::vector<float> values, std::vector<size_t> shape) {
+  auto* owned = new std::vector<float>(std::move(values));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<float>*>(p); });
+  return nb::ndarray<nb::numpy, float>(owned->data(), shape.size(), shape.data(), owner);
+}
+
+nb::ndarray<nb::numpy, float> load_audio(const std::string& path, int sample_rate) {
+  require_existing(path);
+  require_rate(sample_rate);
+  std::vector<float> y;
+  {
+    nb::gil_scoped_release release;
+    y = features::load_audio(path, sample_rate);
+  }
+  const std::size_t n = y.size();
+  return to_numpy(std::move(y), {n});
+}
+
+// What a file's header declares (features::read_audio_header), without decoding it.
+std::map<std::string, double> audio_info(const std::string& path) {
+  require_existing(path);
+  const features::AudioHeader h = features::read_audio_header(path);
+  return {{"sample_rate", h.sample_rate}, {"channels", h.channels}, {"frames", static_cast<double>(h.frames)},
+          {"seconds", h.seconds()}};
+}
+
+// Every field of a front-end config, those to_json() leaves out at their defaults included.
+std::string full_json(const features::LogMelConfig& c) {
+  nlohmann::json j = c.to_json();
+  j["time_axis"] = c.time_axis;
+  j["trim_top_db"] = c.trim_top_db;
+  j["window_frames"] = c.window_frames;
+  j["fill"] = c.fill;
+  j["clip_norm"] = c.clip_norm;
+  return j.dump();
+}
+
+std::string frontend_config(const std::string& name) { return full_json(features::LogMelConfig::named(name)); }
+
+nb::ndarray<nb::numpy, float> logmel(const AnyArray& audio, int sample_rate, const std::string& config_json) {
+  require_rate(sample_rate);
+  std::vector<float> mono = mono_signal(audio);
+  features::LogMelConfig config;
+  try {
+    config = features::LogMelConfig::from_json(nlohmann::json::parse(config_json));
+  } catch (const nlohmann::json::exception& e) {
+    throw ValueProblem{fmt::format("frontend: malformed feature parameters ({})", e.what())};
+  }
+  config.validate();
+  std::vector<float> image;
+  {
+    nb::gil_scoped_release release;
+    const std::vector<float> y = features::resample(mono, sample_rate, config.sample_rate);
+    features::LogMelExtractor extractor(config);
+    const Tensor t = extractor.image(y);
+    image.assign(t.data(), t.data() + t.numel());
+  }
+  const auto height = static_cast<size_t>(config.image_height), width = static_cast<size_t>(config.image_width);
+  return to_numpy(std::move(image), {height, width});
+}
+
+std::vector<std::string> collect_inputs(const std::vector<std::string>& paths) {
+  std::istringstream none;
+  std::vector<std::string> out;
+  for (const fs::path& p : app::collect_inputs(paths, "", none)) out.push_back(p.string());
+  return out;
+}
+
+// Predictor options from the keyword arguments, with the CLI's limits (apps/cmd_predict.cpp).
+struct Options {
+  double window = 0, hop = 0;
+  bool whole = false;
+  double min_level = app::kDefaultMinLevelDb;
+  int batch = app::kDefaultPredictBatch;
+  int threads = 0;
+
+  app::PredictOptions predict_options() const {
+    if (whole && (window > 0 || hop > 0))
+      throw ValueProblem{"whole=True scores each file as one image: it cannot be combined with window or hop"};
+    if (window != 0 && !(window > 0.05 && window < 3600))
+      throw ValueProblem{fmt::format("window must be between 0.05 and 3600 seconds, got {:g}", window)};
+    if (hop != 0 && !(hop > 0 && hop < 3600))
+      throw ValueProblem{fmt::format("hop must be between 0 and 3600 seconds, got {:g}", hop)};
+    if (!(min_level > 0 && min_level < 200))
+      throw ValueProblem{fmt::format("min_level must be between 0 and 200 dB, got {:g}", min_level)};
+    if (batch < 1 || batch > 4096) throw ValueProblem{fmt::format("batch must be between 1 and 4096, got {}", batch)};
+    if (threads < 0 || threads > app::kMaxThreads)
+      throw ValueProblem{fmt::format("threads must be between 0 and {}, got {}", app::kMaxThreads, threads)};
+    app::PredictOptions o;
+    o.window_seconds = window;
+    o.hop_seconds = hop;
+    o.framing = whole ? app::Framing::Whole : window > 0 ? app::Framing::Windows : app::Framing::Auto;
+    o.min_level_db = min_level;
+    o.batch = batch;
+    o.threads = threads;
+    return o;
+  }
+};
+
+// A loaded model file (apps/model_info.h model_file_from_option: a file or a run folder).
+class Model {
+ public:
+  explicit Model(const std::string& path) {
+    require_existing(path);
+    nb::gil_scoped_release release;
+    file_ = app::model_file_from_option(path);
+    loaded_ = app::load_model_option(file_);
+    metadata_ = read_safetensors(file_).metadata;
+  }
+
+  std::string file() const { return file_.string(); }
+  const std::vector<std::string>& classes() const { return loaded_.info.class_names; }
+  // Every front-end parameter, defaults filled in for fields the file leaves out.
+  std::string features_json() const { return full_json(app::model_feature_config(loaded_.info)); }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // One result as JSON text for a signal in memory.
+  std::string predict(const AnyArray& audio, int sample_rate, const Options& options) {
+    require_rate(sample_rate);
+    std::vector<app::AudioSignal> signals(1);
+    signals[0].samples = mono_signal(audio);
+    signals[0].sample_rate = sample_rate;
+    const app::PredictOptions o = options.predict_options();
+    nb::gil_scoped_release release;
+    const std::vector<std::string> out = run(signals, o);
+    return out.at(0);
+  }
+
+  // One result as JSON text per file, in order; a file that fails is {"file", "error"}.
+  std::vector<std::string> predict_files(const std::vector<std::string>& paths, const Options& options) {
+    const std::vector<fs::path> files(paths.begin(), paths.end());
+    const app::PredictOptions o = options.predict_options();
+    nb::gil_scoped_release release;
+    return run(files, o);
+  }
+
+ private:
+  template <typename Inputs>
+  std::vector<std::string> run(const Inputs& inputs, const app::PredictOptions& options) {
+    std::lock_guard<std::mutex> lock(busy_);
+    app::Predictor predictor(loaded_, options);
+    std::vector<std::string> out;
+    predictor.run(inputs, [&](app::FilePrediction& r) {
+      out.push_back(app::prediction_json(r, loaded_.info.class_names, predictor.settings(), -1).dump());
+    });
+    return out;
+  }
+
+  fs::path file_;
+  train::LoadedModel loaded_;
+  std::map<std::string, std::string> metadata_;  // the file's safetensors metadata, as stored
+  std::mutex busy_;
+};
+
+void translate_errors(const std::exception_ptr& p, void*) {
+  try {
+    std::rethrow_exception(p);
+  } catch (const MissingPath& e) {
+    nb::object error = nb::handle(PyExc_FileNotFoundError)(ENOENT, std::strerror(ENOENT), e.path);
+    PyErr_SetObject(PyExc_FileNotFoundError, error.ptr());
+  } catch (const TypeProblem& e) {
+    PyErr_SetString(PyExc_TypeError, e.message.c_str());
+  } catch (const ValueProblem& e) {
+    PyErr_SetString(PyExc_ValueError, e.message.c_str());
+  } catch (const Error& e) {
+    PyErr_SetString(PyExc_ValueError, user_message(e).c_str());
+  }
+}
+
+}  // namespace
+}  // namespace ser::python
+
+NB_MODULE(_ser, m) {
+  using namespace ser::python;
+  m.doc() = "The C++ core of ser (python/ser is the API over it)";
+  nb::register_exception_translator(translate_errors);
+
+  nb::class_<Options>(m, "Options")
+      .def(nb::init<>())
+      .def_rw("window", &Options::window)
+      .def_rw("hop", &Options::hop)
+      .def_rw("whole", &Options::whole)
+      .def_rw("min_level", &Options::min_level)
+      .def_rw("batch", &Options::batch)
+      .def_rw("threads", &Options::threads);
+
+  nb::class_<Model>(m, "Model")
+      .def(nb::init<const std::string&>(), nb::arg("path"))
+      .def_prop_ro("file", &Model::file)
+      .def_prop_ro("classes", &Model::classes)
+      .def_prop_ro("features_json", &Model::features_json)
+      .def_prop_ro("metadata", &Model::metadata)
+      .def("predict", &Model::predict, nb::arg("audio"), nb::arg("sample_rate"), nb::arg("options"))
+      .def("predict_files", &Model::predict_files, nb::arg("paths"), nb::arg("options"));
+
+  m.def("load_audio", &load_audio, nb::arg("path"), nb::arg("sample_rate"));
+  m.def("audio_info", &audio_info, nb::arg("path"));
+  m.def("logmel", &logmel, nb::arg("audio"), nb::arg("sample_rate"), nb::arg("config_json"));
+  m.def("frontend_config", &frontend_config, nb::arg("name"));
+  m.def("collect_inputs", &collect_inputs, nb::arg("paths"));
+  m.def("default_model_file", [] { return ser::app::default_model_file().string(); });
+  m.attr("__version__") = SER_VERSION;
+}
