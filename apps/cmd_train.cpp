@@ -93,8 +93,10 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& a) {
       ->transform(number_from_below(0, 1));
   cmd.add_option("--augment", a.augment,
                  "Training-image augmentation: none, or comma-separated time-masks=COUNTxMAXWIDTH, "
-                 "freq-masks=COUNTxMAXWIDTH (SpecAugment), shift=MAXFRAMES (circular time shift), mixup=ALPHA, "
-                 "e.g. time-masks=2x16,freq-masks=2x16,shift=16" + from_recipe);
+                 "freq-masks=COUNTxMAXWIDTH (SpecAugment), shift=MAXFRAMES (circular time shift), warp=FRACTION (the mel "
+                 "axis scaled by up to 1 +- FRACTION), mixup=ALPHA, chunks=K (the window cut into K equal chunks put "
+                 "back in a random order; K in 2..8 divides its width), e.g. time-masks=2x16,freq-masks=2x16,shift=16" +
+                     from_recipe);
   cmd.add_option("--label-smoothing", a.label_smoothing, "Label smoothing in [0, 1)" + from_recipe)
       ->transform(number_from_below(0, 1));
   cmd.add_option("--sampling", a.sampling,

@@ -2,7 +2,7 @@
 // threads: block (b, y) writes rows h = y, y + gridDim.y, ... of sample b, the threads
 // stride over the W columns of a row (coalesced reads and writes; the circular shift makes
 // the read of a row two contiguous runs). Each thread reads its sample's plan row and the
-// partner's (76 bytes each, the same address for the whole block: one broadcast load) and
+// partner's (112 bytes each, the same address for the whole block: one broadcast load) and
 // evaluates cpu::augmented_pixel, the CPU's own inline function. Memory-bound: one image
 // read (two with mixup) and one written per sample, 64 KiB each at 128 x 128.
 #include <cmath>
@@ -29,15 +29,14 @@ __global__ void augment_kernel(float* __restrict__ out, int32_t* __restrict__ la
   cpu::SampleAugment own, partner;
   if (usable) {
     own = plan[position];
-    usable = own.partner >= 0 && own.partner < n && own.shift >= 0 && own.shift < W && own.band_scale > 0.0f &&
-             own.band_scale < 4.0f;
+    usable = own.partner >= 0 && own.partner < n && cpu::augment_plan_row_valid(own, W);
   }
   if (usable) {
     const int64_t partner_position = base + own.partner;
     usable = partner_position >= 0 && partner_position < plan_size;
     if (usable) {
       partner = plan[partner_position];
-      usable = partner.shift >= 0 && partner.shift < W && partner.band_scale > 0.0f && partner.band_scale < 4.0f;
+      usable = cpu::augment_plan_row_valid(partner, W);
     }
   }
   if (labels != nullptr && blockIdx.y == 0 && threadIdx.x == 0) {

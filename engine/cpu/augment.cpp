@@ -11,10 +11,10 @@ void augment_images(float* out, const float* x, const SampleAugment* plan, int N
   SER_CHECK(out != x, "augment_images: output and input must be different buffers");
   const int64_t hw = static_cast<int64_t>(H) * W;
   for (int n = 0; n < N; ++n)
-    SER_CHECK(plan[n].partner >= 0 && plan[n].partner < N && plan[n].shift >= 0 && plan[n].shift < W &&
-                  plan[n].band_scale > 0.0f && plan[n].band_scale < 4.0f,
-              "augment_images: sample {} has partner {} / shift {} / band scale {} outside the batch of {} x {} "
-              "frames", n, plan[n].partner, plan[n].shift, plan[n].band_scale, N, W);
+    SER_CHECK(plan[n].partner >= 0 && plan[n].partner < N && augment_plan_row_valid(plan[n], W),
+              "augment_images: sample {} has partner {} / shift {} / band scale {} / {} chunks (a permutation of "
+              "them, dividing W) outside the batch of {} x {} frames", n, plan[n].partner, plan[n].shift,
+              plan[n].band_scale, plan[n].chunks, N, W);
   parallel_for(static_cast<int64_t>(N) * H, 16, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
       const int n = static_cast<int>(row / H), h = static_cast<int>(row % H);

@@ -26,6 +26,9 @@ class StreamUniforms {
   uint64_t seed_, stream_, next_ = 0;
 };
 
+// The image side parse() validates against: any size (widths are checked again at training).
+constexpr int kAnyImageSide = 1 << 20;
+
 // Integer in [0, n] from one uniform.
 int uniform_int(double u, int n) { return std::min(n, static_cast<int>(u * (n + 1))); }
 
@@ -86,6 +89,7 @@ std::string AugmentConfig::text() const {
   if (time_shift_max > 0) items.push_back(fmt::format("shift={}", time_shift_max));
   if (band_warp > 0) items.push_back(fmt::format("warp={}", band_warp));
   if (mixup_alpha > 0) items.push_back(fmt::format("mixup={}", mixup_alpha));
+  if (chunks > 1) items.push_back(fmt::format("chunks={}", chunks));
   return items.empty() ? "none" : fmt::format("{}", fmt::join(items, ","));
 }
 
@@ -99,7 +103,7 @@ AugmentConfig AugmentConfig::parse(const std::string& text) {
     const std::size_t eq = item.find('=');
     SER_CHECK(eq != std::string::npos,
               "--augment item '{}': expected KEY=VALUE (time-masks=2x16, freq-masks=2x16, shift=16, warp=0.1, "
-              "mixup=0.2) or none",
+              "mixup=0.2, chunks=4) or none",
               item);
     const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     if (key == "time-masks") std::tie(a.time_masks, a.time_mask_max) = count_by_width(item, value);
@@ -107,10 +111,15 @@ AugmentConfig AugmentConfig::parse(const std::string& text) {
     else if (key == "shift") a.time_shift_max = static_cast<int>(number(item, value));
     else if (key == "warp") a.band_warp = number(item, value);
     else if (key == "mixup") a.mixup_alpha = number(item, value);
-    else SER_FAIL("--augment item '{}': unknown key '{}' (time-masks, freq-masks, shift, warp, mixup)", item, key);
+    else if (key == "chunks") {
+      const double k = number(item, value);
+      SER_CHECK(k == std::floor(k), "--augment item '{}': chunks must be a whole number", item);
+      a.chunks = static_cast<int>(k);
+    }
+    else SER_FAIL("--augment item '{}': unknown key '{}' (time-masks, freq-masks, shift, warp, mixup, chunks)", item, key);
     start = comma + 1;
   }
-  a.validate(1 << 20, 1 << 20);  // counts and signs now; widths against the images at training time
+  a.validate(kAnyImageSide, kAnyImageSide);  // counts and signs now; widths against the images at training time
   if (a.time_masks == 0) a.time_mask_max = 0;  // no masks: no width (so text() and parse() round-trip)
   if (a.freq_masks == 0) a.freq_mask_max = 0;
   return a;
@@ -127,12 +136,15 @@ void AugmentConfig::validate(int H, int W) const {
   SER_CHECK(time_shift_max >= 0 && time_shift_max < W, "--augment: shift {} must lie in [0, {})", time_shift_max, W);
   SER_CHECK(mixup_alpha >= 0 && mixup_alpha <= 100, "--augment: mixup alpha {} must lie in [0, 100]", mixup_alpha);
   SER_CHECK(band_warp >= 0 && band_warp <= 0.5, "--augment: warp {} must lie in [0, 0.5]", band_warp);
+  SER_CHECK(chunks == 0 || (chunks >= 2 && chunks <= cpu::kMaxAugmentChunks),
+            "--augment: chunks {} must be 0 (off) or lie in [2, {}]", chunks, cpu::kMaxAugmentChunks);
+  SER_CHECK(chunks == 0 || W == kAnyImageSide || W % chunks == 0, "--augment: chunks {} must divide the {} frames of an image", chunks, W);
 }
 
 bool AugmentConfig::operator==(const AugmentConfig& o) const {
   return time_masks == o.time_masks && time_mask_max == o.time_mask_max && freq_masks == o.freq_masks &&
          freq_mask_max == o.freq_mask_max && time_shift_max == o.time_shift_max && band_warp == o.band_warp &&
-         mixup_alpha == o.mixup_alpha;
+         mixup_alpha == o.mixup_alpha && chunks == o.chunks;
 }
 
 void to_json(nlohmann::json& j, const AugmentConfig& a) { j = a.text(); }
@@ -170,6 +182,10 @@ std::vector<cpu::SampleAugment> draw_augment_plan(Generator& generator, int64_t 
       if (config.band_warp > 0) {  // output band h reads source band h / factor
         const double factor = 1.0 - config.band_warp + 2.0 * config.band_warp * u();
         a.band_scale = static_cast<float>(1.0 / factor);
+      }
+      if (config.chunks > 1) {  // Fisher-Yates over the chunks
+        a.chunks = config.chunks;
+        for (int c = config.chunks - 1; c > 0; --c) std::swap(a.chunk_order[c], a.chunk_order[uniform_int(u(), c)]);
       }
       a.partner = partner[static_cast<std::size_t>(j)];
       if (config.mixes() && a.partner != j) {

@@ -8,11 +8,13 @@
 //   random time shift: a circular shift by U{-time_shift_max..time_shift_max} frames
 //   frequency warp: the mel axis scaled by a factor U(1 - band_warp, 1 + band_warp), linearly
 //     interpolated (engine/cpu/augment.h); a stand-in for speed / vocal-tract perturbation
+//   chunk shuffle: the window cut into `chunks` equal parts, put back in a random order
+//     (engine/cpu/augment.h)
 //   mixup: a partner from a random permutation of the same batch, own weight
 //     lambda = max(l, 1 - l) with l ~ Beta(mixup_alpha, mixup_alpha); targets mix alike
 // Text form (--augment): "none", or comma-separated items
 //   time-masks=COUNTxMAXWIDTH  freq-masks=COUNTxMAXWIDTH  shift=MAXFRAMES  warp=FRACTION
-//   mixup=ALPHA
+//   mixup=ALPHA  chunks=K
 // e.g. "time-masks=2x16,freq-masks=2x16,shift=16"; items not given are off.
 #pragma once
 
@@ -34,9 +36,10 @@ struct AugmentConfig {
   int time_shift_max = 0;                 // frames
   double band_warp = 0.0;                 // 0: no frequency warp; else the largest relative change
   double mixup_alpha = 0.0;               // 0: no mixup
+  int chunks = 0;                         // 0: no chunk shuffle; else K in [2, kMaxAugmentChunks]
 
   bool enabled() const {
-    return time_masks > 0 || freq_masks > 0 || time_shift_max > 0 || band_warp > 0 || mixup_alpha > 0;
+    return time_masks > 0 || freq_masks > 0 || time_shift_max > 0 || band_warp > 0 || mixup_alpha > 0 || chunks > 1;
   }
   bool mixes() const { return mixup_alpha > 0; }
   // The text form above ("none" when nothing is on); parse(text()) == *this.

@@ -78,6 +78,8 @@ TEST_CASE("augment_images equals cpu::augment_images bit for bit (drawn plans)")
   check_augment(3, 130, 200, "freq-masks=4x60,shift=199,mixup=1", 5);                // H > 64 row blocks
   check_augment(9, 64, 257, "time-masks=4x128,mixup=100", 6);                        // W > 128 threads
   check_augment(33, 16, 16, "shift=15,mixup=0.3", 7);
+  check_augment(16, 128, 128, "time-masks=2x16,freq-masks=2x16,shift=16,chunks=4", 8);  // chunk shuffle
+  check_augment(6, 16, 96, "chunks=8,shift=40,mixup=0.5", 9);
 }
 
 TEST_CASE("augment_images equals the CPU on hand-written edge rows") {

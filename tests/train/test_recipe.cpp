@@ -37,7 +37,8 @@ bool same_sample(const cpu::SampleAugment& a, const cpu::SampleAugment& b) {
          std::equal(a.time_width, a.time_width + cpu::kMaxAugmentMasks, b.time_width) &&
          std::equal(a.freq_start, a.freq_start + cpu::kMaxAugmentMasks, b.freq_start) &&
          std::equal(a.freq_width, a.freq_width + cpu::kMaxAugmentMasks, b.freq_width) && a.partner == b.partner &&
-         a.lambda == b.lambda;
+         a.lambda == b.lambda && a.chunks == b.chunks &&
+         std::equal(a.chunk_order, a.chunk_order + cpu::kMaxAugmentChunks, b.chunk_order);
 }
 
 bool same_plan(const std::vector<cpu::SampleAugment>& a, const std::vector<cpu::SampleAugment>& b) {
