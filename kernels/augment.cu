@@ -2,7 +2,7 @@
 // threads: block (b, y) writes rows h = y, y + gridDim.y, ... of sample b, the threads
 // stride over the W columns of a row (coalesced reads and writes; the circular shift makes
 // the read of a row two contiguous runs). Each thread reads its sample's plan row and the
-// partner's (112 bytes each, the same address for the whole block: one broadcast load) and
+// partner's (116 bytes each, the same address for the whole block: one broadcast load) and
 // evaluates cpu::augmented_pixel, the CPU's own inline function. Memory-bound: one image
 // read (two with mixup) and one written per sample, 64 KiB each at 128 x 128.
 #include <cmath>
