@@ -19,5 +19,6 @@ void register_predict(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_features(CLI::App& app);
+void register_export(CLI::App& app);
 
 }  // namespace ser::app

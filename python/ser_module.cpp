@@ -7,6 +7,11 @@
 // parses it), arrays as NumPy arrays that own their buffers: load_audio (N,) float32, logmel
 // (H, W) float32 (mel bands low to high, time columns), as `ser features` writes a row.
 //
+// For porting and ONNX export (python/ser/onnx_export.py), read-only: a Model's architecture
+// JSON, its normalisation, copies of its named tensors (engine/nn/network.h names and shapes)
+// and forward_images, the engine's eval-mode forward pass of (N, C, H, W) float32 images in dB
+// before normalisation, at the network's height and width, to softmax probabilities (N, classes).
+//
 // Every call lets go of the GIL while the core works; one Model predicts one call at a time
 // (its network keeps each forward's activations), so a second thread waits for the first.
 // Errors: ser::Error -> ValueError with the CLI's message; a path that does not exist ->
@@ -15,9 +20,11 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -36,7 +43,9 @@
 #include "apps/predict_inputs.h"
 #include "apps/prediction_json.h"
 #include "engine/core/error.h"
+#include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/io/safetensors.h"
+#include "engine/train/dataset.h"
 #include "features/audio.h"
 #include "features/logmel.h"
 
@@ -246,6 +255,71 @@ class Model {
   // Every front-end parameter, defaults filled in for fields the file leaves out.
   std::string features_json() const { return full_json(app::model_feature_config(loaded_.info)); }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  std::string architecture_json() const { return loaded_.model->architecture().to_json(); }
+  // The network sees (image - mean) / std (engine/train/dataset.h normalize_in_place).
+  std::map<std::string, double> normalization() const {
+    return {{"mean", loaded_.info.normalization.mean}, {"std", loaded_.info.normalization.std}};
+  }
+
+  // Copies of every named tensor, trainables then BN moving statistics, in the network's order
+  // (no prediction writes them, so no lock: a long predict in another thread does not block this).
+  std::vector<std::pair<std::string, nb::ndarray<nb::numpy, float>>> state() {
+    std::vector<std::pair<std::string, nb::ndarray<nb::numpy, float>>> out;
+    for (const auto& [name, tensor] : loaded_.model->named_state()) {
+      std::vector<size_t> shape;
+      for (int64_t d : tensor.shape().dims()) shape.push_back(static_cast<size_t>(d));
+      out.emplace_back(name, to_numpy(tensor.to_vector(), shape));
+    }
+    return out;
+  }
+
+  // images (N, C, H, W) float32 dB before normalisation, any strides, C, H, W the network's
+  // -> softmax probabilities (N, classes): normalize_in_place, then the eval-mode forward
+  // (the logits forward_windowed averages for one window), kForwardBatch images at a time so
+  // that memory stays bounded whatever N.
+  nb::ndarray<nb::numpy, float> forward_images(const AnyArray& images) {
+    const nn::Architecture& arch = loaded_.model->architecture();
+    if (images.dtype() != nb::dtype<float>()) throw TypeProblem{"images must be a float32 array"};
+    const std::vector<int64_t> want{arch.in_channels, arch.height, arch.width};
+    bool shape_ok = images.ndim() == 4;
+    for (std::size_t d = 0; shape_ok && d < 3; ++d) shape_ok = static_cast<int64_t>(images.shape(d + 1)) == want[d];
+    if (!shape_ok) {
+      std::string got;
+      for (std::size_t d = 0; d < images.ndim(); ++d) got += (d ? ", " : "") + std::to_string(images.shape(d));
+      throw ValueProblem{fmt::format("images must be (N, {}, {}, {}) float32 dB (windows of the network's width; "
+                                     "ser.logmel's image is (H, W): add the axes), got ({})",
+                                     arch.in_channels, arch.height, arch.width, got)};
+    }
+    const auto n = static_cast<int64_t>(images.shape(0));
+    if (n == 0) throw ValueProblem{"images is empty (N = 0)"};
+    const int64_t per = arch.in_channels * arch.height * arch.width;
+    std::vector<float> x(static_cast<std::size_t>(n * per));  // (N, C, H, W), contiguous
+    const float* base = static_cast<const float*>(images.data());
+    std::size_t i = 0;
+    for (int64_t a = 0; a < n; ++a)
+      for (int64_t c = 0; c < arch.in_channels; ++c)
+        for (int64_t h = 0; h < arch.height; ++h)
+          for (int64_t w = 0; w < arch.width; ++w, ++i) {
+            x[i] = base[a * images.stride(0) + c * images.stride(1) + h * images.stride(2) + w * images.stride(3)];
+            if (!std::isfinite(x[i]))
+              throw ValueProblem{fmt::format("images[{}, {}, {}, {}] is {} (NaN/Inf)", a, c, h, w, x[i])};
+          }
+    const int classes = arch.classes;
+    std::vector<float> probs(static_cast<std::size_t>(n * classes));  // (N, classes)
+    {
+      nb::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(busy_);
+      for (int64_t begin = 0; begin < n; begin += kForwardBatch) {
+        const int64_t count = std::min<int64_t>(kForwardBatch, n - begin);
+        Tensor batch(Shape{count, arch.in_channels, arch.height, arch.width});
+        std::copy(x.begin() + begin * per, x.begin() + (begin + count) * per, batch.data());
+        train::normalize_in_place(batch, loaded_.info.normalization);
+        const Tensor& logits = loaded_.model->forward(batch, nn::Mode::Eval);  // (count, classes)
+        cpu::softmax(probs.data() + begin * classes, logits.data(), static_cast<int>(count), classes);
+      }
+    }
+    return to_numpy(std::move(probs), {static_cast<size_t>(n), static_cast<size_t>(classes)});
+  }
 
   // One result as JSON text for a signal in memory.
   std::string predict(const AnyArray& audio, int sample_rate, const Options& options) {
@@ -283,6 +357,8 @@ class Model {
   train::LoadedModel loaded_;
   std::map<std::string, std::string> metadata_;  // the file's safetensors metadata, as stored
   std::mutex busy_;
+  // forward_images: images per forward pass (as the predictor: ~0.16 GB of activations with the shipped network)
+  static constexpr int64_t kForwardBatch = 16;
 };
 
 void translate_errors(const std::exception_ptr& p, void*) {
@@ -323,6 +399,10 @@ NB_MODULE(_ser, m) {
       .def_prop_ro("classes", &Model::classes)
       .def_prop_ro("features_json", &Model::features_json)
       .def_prop_ro("metadata", &Model::metadata)
+      .def_prop_ro("architecture_json", &Model::architecture_json)
+      .def_prop_ro("normalization", &Model::normalization)
+      .def("state", &Model::state)
+      .def("forward_images", &Model::forward_images, nb::arg("images"))
       .def("predict", &Model::predict, nb::arg("audio"), nb::arg("sample_rate"), nb::arg("options"))
       .def("predict_files", &Model::predict_files, nb::arg("paths"), nb::arg("options"));
 

@@ -29,7 +29,7 @@ __path__ = pkgutil.extend_path(__path__, __name__)
 from . import _ser  # noqa: E402
 
 __version__ = _ser.__version__
-__all__ = ["Model", "audio_info", "default_model_path", "load_audio", "load_model", "logmel"]
+__all__ = ["Model", "audio_info", "default_model_path", "export_onnx", "load_audio", "load_model", "logmel"]
 
 _PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "default.safetensors"
 
@@ -114,11 +114,20 @@ def _result(text):
     return {"label": r["emotion"], **r}
 
 
+def export_onnx(model, path, opset=17):
+    """Writes the network of `model` (a Model or a model path) as an ONNX graph to `path`:
+    input "image" (N, C, H, W) float32 dB -> outputs "probabilities" and "logits" (N, classes).
+    See ser/onnx_export.py and docs/PYTHON.md "ONNX export". Needs the onnx package."""
+    from .onnx_export import export_onnx as export
+    return export(model, path, opset=opset)
+
+
 class Model:
     """A loaded model. Attributes: path (the model file), classes (list of names, in output
     order), features (dict, every front-end parameter), recipe (dict: how it was trained, from
     the file or its run folder's run.json; {} when neither says), metadata (dict: the file's
-    safetensors metadata, JSON values parsed).
+    safetensors metadata, JSON values parsed), architecture (dict: the network, as the file's
+    "architecture"), normalization ({"mean", "std"}: the network sees (image - mean) / std).
 
     One Model predicts one call at a time; threads that want to predict in parallel use one
     Model each (the GIL is released while the core works)."""
@@ -130,6 +139,8 @@ class Model:
         self.features = json.loads(self._native.features_json)
         self.metadata = {k: _metadata_value(v) for k, v in self._native.metadata.items()}
         self.recipe = self._find_recipe()
+        self.architecture = json.loads(self._native.architecture_json)
+        self.normalization = dict(self._native.normalization)
 
     def _find_recipe(self):
         training = self.metadata.get("training")
@@ -144,6 +155,22 @@ class Model:
 
     def __repr__(self):
         return f"ser.Model({self.path!r}, classes={self.classes})"
+
+    def state(self):
+        """Copies of the network's tensors as float32 NumPy arrays, {name: array} in the network's
+        order: conv{i}.weight (Cout, Cin, 3, 3) OIHW, conv{i}.bias, bn{i}.gamma, bn{i}.beta,
+        fc{k}.weight (out, in), fc{k}.bias, out.weight, out.bias, then bn{i}.moving_mean and
+        bn{i}.moving_var (docs/PYTHON.md "The model file, for porting")."""
+        return dict(self._native.state())
+
+    def forward_images(self, images):
+        """The engine's eval-mode forward pass: images (N, C, H, W) float32 in dB before
+        normalisation (ser.logmel's values, cut to windows of the network's width:
+        architecture["width"] columns) -> softmax probabilities (N, classes) float32.
+        One window per image: for an image wider than the network, predict() averages the
+        windows' logits (docs/PYTHON.md). A shape other than the network's, NaN/Inf or N = 0
+        raise ValueError, a dtype other than float32 TypeError."""
+        return self._native.forward_images(images)
 
     def predict(self, audio, sample_rate, *, window=None, hop=None, whole=False, min_level=35.0, batch=16,
                 threads=0):
