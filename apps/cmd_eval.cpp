@@ -2,7 +2,10 @@
 // streams through in chunks (memory: one chunk's images and one batch's activations).
 // --perturb repeats the evaluation with every file under named conditions
 // (features::apply_perturbation) and adds one row per condition to the report.
+// --adapt-bn first re-estimates the model's batch-norm statistics on the evaluated files'
+// audio, their labels unused (train::BatchNormAdapter), and writes the adapted model.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -17,6 +20,7 @@
 #include "engine/core/progress.h"
 #include "engine/io/file.h"
 #include "engine/metrics.h"
+#include "engine/train/adapt_bn.h"
 #include "engine/train/checkpoint.h"
 #include "features/wave_augment.h"
 
@@ -60,6 +64,28 @@ Predicted predict_labelled(train::LoadedModel& loaded, const std::vector<data::M
   bar.finish();
   return out;
 }
+// --adapt-bn: one pass over the files' images (their labels unused), the model's batch-norm
+// statistics replaced by theirs; returns the windows seen.
+int64_t adapt_batchnorm(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
+                        const features::LogMelConfig& config, const FeatureOptions& fopts) {
+  train::BatchNormAdapter adapter(*loaded.model);
+  ProgressBar bar(static_cast<int64_t>(entries.size()), "adapt batch norm");
+  for (std::size_t begin = 0; begin < entries.size(); begin += kEvalChunkFiles) {
+    const std::size_t end = std::min(begin + kEvalChunkFiles, entries.size());
+    const std::vector<data::ManifestEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                 entries.begin() + static_cast<std::ptrdiff_t>(end));
+    LabelledImages part = extract_labelled(chunk, config, fopts);
+    if (part.data.size() > 0) {
+      train::normalize_in_place(part.data.images, loaded.info.normalization);
+      adapter.add(part.data.images);
+    }
+    bar.tick(static_cast<int64_t>(end - begin));
+  }
+  bar.finish();
+  adapter.finish();
+  return adapter.windows();
+}
+
 // predictions.tsv: one line per file, as `ser train` writes for its test part.
 void write_eval_predictions(const std::filesystem::path& path, const Predicted& p,
                             const std::vector<std::string>& names) {
@@ -137,6 +163,7 @@ void register_eval(CLI::App& app) {
     std::string out;
     std::string cache;
     std::string perturb;
+    bool adapt_bn = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a model on labelled corpora; writes metrics and pictures");
@@ -157,6 +184,11 @@ void register_eval(CLI::App& app) {
                         return names;
                       }() +
                       " (fixed settings, docs/RECIPES.md; computed without the cache)");
+  cmd->add_flag("--adapt-bn", args->adapt_bn,
+                "Unsupervised adaptation: first re-estimate the model's batch-norm statistics on these files' audio "
+                "(their labels are not used; AdaBN), evaluate the adapted model and write it as "
+                "OUT/model-adapted.safetensors (for `ser predict --model`). For recordings of one new microphone, room "
+                "or corpus; a few hundred files are enough");
   cmd->callback([cmd, args] {
     args->model_given = cmd->count("--model") > 0;
     const std::vector<std::string> conditions =
@@ -180,6 +212,18 @@ void register_eval(CLI::App& app) {
     FeatureOptions fopts;
     fopts.cache_dir = cache_dir_from_option(args->cache);
     fopts.progress = false;  // one bar over every chunk instead
+    int64_t adapted_windows = 0;
+    if (args->adapt_bn) {
+      adapted_windows = adapt_batchnorm(loaded, index.entries, config, fopts);
+      train::ModelInfo info = loaded.info;
+      nlohmann::json made = nlohmann::json::parse(info.training_json, nullptr, false);  // no throw: discarded
+      if (!made.is_object()) made = nlohmann::json::object();
+      made["adapted_bn"] = {{"data", args->corpus.data_dirs}, {"windows", adapted_windows}, {"from", model.string()}};
+      info.training_json = made.dump();
+      train::save_model(out / "model-adapted.safetensors", *loaded.model, info);
+      fmt::print(stderr, "batch norm adapted on {} windows of {} files: {}\n", adapted_windows, index.entries.size(),
+                 (out / "model-adapted.safetensors").string());
+    }
     const Predicted all = predict_labelled(loaded, index.entries, config, fopts);
     for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
     SER_CHECK(!all.truth.empty(), "every audio file failed to load");
@@ -196,6 +240,7 @@ void register_eval(CLI::App& app) {
     report.run_info = {{"model", model.string()}, {"data", args->corpus.data_dirs}, {"files", all.truth.size()},
                        {"failed", all.failures.size()}};
     if (!conditions.empty()) report.run_info["perturb"] = conditions;
+    if (args->adapt_bn) report.run_info["adapted_bn_windows"] = adapted_windows;
     const auto html = write_report(out, report);
     write_eval_predictions(out / "predictions.tsv", all, classes.names);
     fmt::print("accuracy {:.2f} %  UAR {:.4f}  macro F1 {:.4f}  ({} files)\n", 100 * report.metrics.accuracy,

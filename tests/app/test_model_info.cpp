@@ -18,6 +18,7 @@
 #include "apps/model_info.h"
 #include "data/demo_corpus.h"
 #include "data/manifest.h"
+#include "engine/train/checkpoint.h"
 #include "engine/train/recipe.h"
 #include "support/ser_process.h"
 #include "support/temp_dir.h"
@@ -239,4 +240,35 @@ TEST_CASE("ser train refuses a class without training files, naming --classes, b
   CHECK_FALSE(fs::exists(dir / "run"));
 }
 
+TEST_CASE("ser eval --adapt-bn: writes the adapted model, which loads, differs, and says what it was adapted on") {
+  const test::DemoModel& model = test::demo_model();
+  test::TempDir dir;
+  copy_model(dir / "run");
+  data::DemoCorpusOptions other;
+  other.speakers = 1;
+  other.clips_per_class = 3;
+  other.seed = 99;
+  data::generate_demo_corpus(dir / "other", other);
+  const Result adapted = run("eval --model " + (dir / "run").string() + " --data " + (dir / "other").string() +
+                                 " --cache none --adapt-bn --out " + (dir / "ev").string(), dir.path());
+  CAPTURE(adapted.err);
+  REQUIRE(adapted.status == 0);
+  CHECK(has(adapted.err, "batch norm adapted on"));
+  const fs::path file = dir / "ev" / "model-adapted.safetensors";
+  REQUIRE(fs::exists(file));
+  train::LoadedModel a = train::load_model(file), b = train::load_model(dir / "run" / "model.safetensors");
+  bool differs = false;
+  auto sa = a.model->named_state(), sb = b.model->named_state();
+  for (std::size_t i = 0; i < sa.size(); ++i) {
+    const bool stat = sa[i].first.find("moving_") != std::string::npos;
+    if (stat) differs = differs || sa[i].second.to_vector() != sb[i].second.to_vector();
+    else CHECK(sa[i].second.to_vector() == sb[i].second.to_vector());  // weights untouched
+  }
+  CHECK(differs);
+  const nlohmann::json made = nlohmann::json::parse(a.info.training_json);
+  CHECK(made.at("adapted_bn").at("windows").get<int64_t>() > 0);
+  CHECK(made.at("adapted_bn").at("data").at(0).get<std::string>() == (dir / "other").string());
+  const Result predicted = run("predict --model " + file.string() + " " + model.unseen.front().path.string(), dir.path());
+  CHECK(predicted.status == 0);
+}
 }  // TEST_SUITE
