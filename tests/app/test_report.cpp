@@ -59,7 +59,8 @@ std::vector<train::EpochStats> history_of(int epochs) {
 TEST_SUITE("app") {
 
 TEST_CASE("the curves' 'best' label lies inside its panel, below the title, for an early, middle or late best") {
-  for (const auto& [epochs, best] : std::vector<std::pair<int, int>>{{20, 1}, {20, 10}, {20, 20}, {30, 28}, {1, 1}}) {
+  for (const auto& run : std::vector<std::pair<int, int>>{{20, 1}, {20, 10}, {20, 20}, {30, 28}, {1, 1}}) {
+    const int epochs = run.first, best = run.second;  // not a structured binding: CAPTURE's lambda takes it (C++17)
     CAPTURE(epochs);
     CAPTURE(best);
     const std::string svg = curves_svg(history_of(epochs), best);

@@ -307,11 +307,13 @@ TEST_CASE("ser train on a label list with a split column: its val and test rows 
         std::string::npos);
 
   // A split column beside another choice of the split: one line naming both, nothing written.
-  for (const auto& [extra, named] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& refused : std::vector<std::pair<std::string, std::string>>{
            {"--val-speakers s1", "its split column and --val-speakers both choose the split"},
            {"--val-speakers s1 --test-speakers s2", "its split column and --val-speakers both choose the split"},
            {"--val-corpus labels", "its split column and --val-corpus both choose the split"},
            {"--protocol holdout", "its split column and --protocol holdout both choose the split"}}) {
+    const std::string& extra = refused.first;  // not a structured binding: CAPTURE's lambda takes it (C++17)
+    const std::string& named = refused.second;
     CAPTURE(extra);
     const test::ProcessResult e = test::run_ser_process(common + (dir / "refused").string() + " " + extra, dir.path());
     CHECK(e.status != 0);
