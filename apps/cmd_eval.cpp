@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "apps/cli_values.h"
@@ -40,48 +41,50 @@ struct Predicted {
   std::vector<std::pair<std::filesystem::path, std::string>> failures;
 };
 
-// Features (cached) and predictions of every entry, chunk by chunk.
-Predicted predict_labelled(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
-                           const features::LogMelConfig& config, const FeatureOptions& fopts) {
-  Predicted out;
-  ProgressBar bar(static_cast<int64_t>(entries.size()), "evaluate");
+// The entries' images chunk by chunk (cached features, normalised as the model's inputs),
+// each chunk handed to `use` with its failures; one progress bar over all of them.
+void for_each_chunk(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
+                    const features::LogMelConfig& config, const FeatureOptions& fopts, const char* label,
+                    const std::function<void(LabelledImages&)>& use) {
+  ProgressBar bar(static_cast<int64_t>(entries.size()), label);
+  std::size_t failed = 0;
   for (std::size_t begin = 0; begin < entries.size(); begin += kEvalChunkFiles) {
     const std::size_t end = std::min(begin + kEvalChunkFiles, entries.size());
     const std::vector<data::ManifestEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(begin),
                                                  entries.begin() + static_cast<std::ptrdiff_t>(end));
     LabelledImages part = extract_labelled(chunk, config, fopts);
-    out.failures.insert(out.failures.end(), part.failures.begin(), part.failures.end());
-    if (part.data.size() > 0) {
-      train::normalize_in_place(part.data.images, loaded.info.normalization);
-      const train::Evaluation ev = train::evaluate(*loaded.model, part.data, kEvalBatch);
-      out.entries.insert(out.entries.end(), part.entries.begin(), part.entries.end());
-      out.truth.insert(out.truth.end(), part.data.labels.begin(), part.data.labels.end());
-      out.predicted.insert(out.predicted.end(), ev.predicted.begin(), ev.predicted.end());
-      out.probabilities.insert(out.probabilities.end(), ev.probabilities.begin(), ev.probabilities.end());
-    }
-    bar.tick(static_cast<int64_t>(end - begin), fmt::format("({} failed)", out.failures.size()));
+    failed += part.failures.size();
+    if (part.data.size() > 0) train::normalize_in_place(part.data.images, loaded.info.normalization);
+    use(part);
+    bar.tick(static_cast<int64_t>(end - begin), fmt::format("({} failed)", failed));
   }
   bar.finish();
+}
+
+// Features (cached) and predictions of every entry, chunk by chunk.
+Predicted predict_labelled(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
+                           const features::LogMelConfig& config, const FeatureOptions& fopts) {
+  Predicted out;
+  for_each_chunk(loaded, entries, config, fopts, "evaluate", [&](LabelledImages& part) {
+    out.failures.insert(out.failures.end(), part.failures.begin(), part.failures.end());
+    if (part.data.size() == 0) return;
+    const train::Evaluation ev = train::evaluate(*loaded.model, part.data, kEvalBatch);
+    out.entries.insert(out.entries.end(), part.entries.begin(), part.entries.end());
+    out.truth.insert(out.truth.end(), part.data.labels.begin(), part.data.labels.end());
+    out.predicted.insert(out.predicted.end(), ev.predicted.begin(), ev.predicted.end());
+    out.probabilities.insert(out.probabilities.end(), ev.probabilities.begin(), ev.probabilities.end());
+  });
   return out;
 }
+
 // --adapt-bn: one pass over the files' images (their labels unused), the model's batch-norm
 // statistics replaced by theirs; returns the windows seen.
 int64_t adapt_batchnorm(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
                         const features::LogMelConfig& config, const FeatureOptions& fopts) {
   train::BatchNormAdapter adapter(*loaded.model);
-  ProgressBar bar(static_cast<int64_t>(entries.size()), "adapt batch norm");
-  for (std::size_t begin = 0; begin < entries.size(); begin += kEvalChunkFiles) {
-    const std::size_t end = std::min(begin + kEvalChunkFiles, entries.size());
-    const std::vector<data::ManifestEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                 entries.begin() + static_cast<std::ptrdiff_t>(end));
-    LabelledImages part = extract_labelled(chunk, config, fopts);
-    if (part.data.size() > 0) {
-      train::normalize_in_place(part.data.images, loaded.info.normalization);
-      adapter.add(part.data.images);
-    }
-    bar.tick(static_cast<int64_t>(end - begin));
-  }
-  bar.finish();
+  for_each_chunk(loaded, entries, config, fopts, "adapt batch norm", [&](LabelledImages& part) {
+    if (part.data.size() > 0) adapter.add(part.data.images);
+  });
   adapter.finish();
   return adapter.windows();
 }
