@@ -234,6 +234,9 @@ void register_eval(CLI::App& app) {
     std::string folders;
     for (const auto& d : args->corpus.data_dirs) folders += (folders.empty() ? "" : ", ") + d;
     report.title = fmt::format("evaluation of {} on {} files from {}", model.string(), all.truth.size(), folders);
+    if (args->adapt_bn)
+      report.title += fmt::format(", its batch-norm statistics adapted to these files first (the model evaluated is {})",
+                                  (out / "model-adapted.safetensors").string());
     report.class_names = loaded.info.class_names;
     report.metrics = compute_metrics(all.truth, all.predicted, static_cast<int>(classes.names.size()));
     report.breakdowns.push_back(per_corpus_breakdown(corpus_of(all.entries), all.truth, all.probabilities, classes.names));

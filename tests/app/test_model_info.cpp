@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -256,6 +257,9 @@ TEST_CASE("ser eval --adapt-bn: writes the adapted model, which loads, differs, 
   CHECK(has(adapted.err, "batch norm adapted on"));
   const fs::path file = dir / "ev" / "model-adapted.safetensors";
   REQUIRE(fs::exists(file));
+  std::ifstream html(dir / "ev" / "report.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  CHECK(has(page, "batch-norm statistics adapted to these files first"));  // the report says which model it scored
   train::LoadedModel a = train::load_model(file), b = train::load_model(dir / "run" / "model.safetensors");
   bool differs = false;
   auto sa = a.model->named_state(), sb = b.model->named_state();
