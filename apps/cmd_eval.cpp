@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 
+#include "apps/adapt.h"
 #include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/model_info.h"
@@ -21,18 +22,16 @@
 #include "engine/core/progress.h"
 #include "engine/io/file.h"
 #include "engine/metrics.h"
-#include "engine/train/adapt_bn.h"
 #include "engine/train/checkpoint.h"
 #include "features/wave_augment.h"
 
 namespace ser::app {
 namespace {
-// Memory: the corpus goes through in chunks of kEvalChunkFiles (their images, 64 KB each,
+// Memory: the corpus goes through in chunks of kAdaptChunkFiles (apps/adapt.h: their images
 // are all that is held of it), each chunk through the network in batches of kEvalBatch,
 // whose activations (about 12 MB per 128x128 image for the seed network) are the rest of
 // the peak. The CPU's speed hardly changes between batches of 16 and 64.
 constexpr int kEvalBatch = 16;
-constexpr std::size_t kEvalChunkFiles = 512;
 
 struct Predicted {
   std::vector<data::ManifestEntry> entries;  // (N) files that decoded, in manifest order
@@ -41,31 +40,11 @@ struct Predicted {
   std::vector<std::pair<std::filesystem::path, std::string>> failures;
 };
 
-// The entries' images chunk by chunk (cached features, normalised as the model's inputs),
-// each chunk handed to `use` with its failures; one progress bar over all of them.
-void for_each_chunk(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
-                    const features::LogMelConfig& config, const FeatureOptions& fopts, const char* label,
-                    const std::function<void(LabelledImages&)>& use) {
-  ProgressBar bar(static_cast<int64_t>(entries.size()), label);
-  std::size_t failed = 0;
-  for (std::size_t begin = 0; begin < entries.size(); begin += kEvalChunkFiles) {
-    const std::size_t end = std::min(begin + kEvalChunkFiles, entries.size());
-    const std::vector<data::ManifestEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                 entries.begin() + static_cast<std::ptrdiff_t>(end));
-    LabelledImages part = extract_labelled(chunk, config, fopts);
-    failed += part.failures.size();
-    if (part.data.size() > 0) train::normalize_in_place(part.data.images, loaded.info.normalization);
-    use(part);
-    bar.tick(static_cast<int64_t>(end - begin), fmt::format("({} failed)", failed));
-  }
-  bar.finish();
-}
-
 // Features (cached) and predictions of every entry, chunk by chunk.
 Predicted predict_labelled(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
                            const features::LogMelConfig& config, const FeatureOptions& fopts) {
   Predicted out;
-  for_each_chunk(loaded, entries, config, fopts, "evaluate", [&](LabelledImages& part) {
+  for_each_image_chunk(loaded, entries, config, fopts, "evaluate", [&](LabelledImages& part) {
     out.failures.insert(out.failures.end(), part.failures.begin(), part.failures.end());
     if (part.data.size() == 0) return;
     const train::Evaluation ev = train::evaluate(*loaded.model, part.data, kEvalBatch);
@@ -75,18 +54,6 @@ Predicted predict_labelled(train::LoadedModel& loaded, const std::vector<data::M
     out.probabilities.insert(out.probabilities.end(), ev.probabilities.begin(), ev.probabilities.end());
   });
   return out;
-}
-
-// --adapt-bn: one pass over the files' images (their labels unused), the model's batch-norm
-// statistics replaced by theirs; returns the windows seen.
-int64_t adapt_batchnorm(train::LoadedModel& loaded, const std::vector<data::ManifestEntry>& entries,
-                        const features::LogMelConfig& config, const FeatureOptions& fopts) {
-  train::BatchNormAdapter adapter(*loaded.model);
-  for_each_chunk(loaded, entries, config, fopts, "adapt batch norm", [&](LabelledImages& part) {
-    if (part.data.size() > 0) adapter.add(part.data.images);
-  });
-  adapter.finish();
-  return adapter.windows();
 }
 
 // predictions.tsv: one line per file, as `ser train` writes for its test part.
@@ -214,18 +181,15 @@ void register_eval(CLI::App& app) {
     const features::LogMelConfig config = model_feature_config(loaded.info);
     FeatureOptions fopts;
     fopts.cache_dir = cache_dir_from_option(args->cache);
-    fopts.progress = false;  // one bar over every chunk instead
-    int64_t adapted_windows = 0;
+    AdaptationResult adapted;
     if (args->adapt_bn) {
-      adapted_windows = adapt_batchnorm(loaded, index.entries, config, fopts);
-      train::ModelInfo info = loaded.info;
-      nlohmann::json made = nlohmann::json::parse(info.training_json, nullptr, false);  // no throw: discarded
-      if (!made.is_object()) made = nlohmann::json::object();
-      made["adapted_bn"] = {{"data", args->corpus.data_dirs}, {"windows", adapted_windows}, {"from", model.string()}};
-      info.training_json = made.dump();
-      train::save_model(out / "model-adapted.safetensors", *loaded.model, info);
-      fmt::print(stderr, "batch norm adapted on {} windows of {} files: {}\n", adapted_windows, index.entries.size(),
-                 (out / "model-adapted.safetensors").string());
+      adapted = adapt_batchnorm(loaded, index.entries, fopts);
+      warn_if_few_adaptation_files(adapted.files);
+      const std::filesystem::path adapted_file = out / "model-adapted.safetensors";
+      train::save_model(adapted_file, *loaded.model,
+                        adapted_model_info(loaded.info, args->corpus.data_dirs, adapted, model));
+      fmt::print(stderr, "batch norm adapted on {} windows of {} files: {}\n", adapted.windows, adapted.files,
+                 adapted_file.string());
     }
     const Predicted all = predict_labelled(loaded, index.entries, config, fopts);
     for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
@@ -246,7 +210,7 @@ void register_eval(CLI::App& app) {
     report.run_info = {{"model", model.string()}, {"data", args->corpus.data_dirs}, {"files", all.truth.size()},
                        {"failed", all.failures.size()}};
     if (!conditions.empty()) report.run_info["perturb"] = conditions;
-    if (args->adapt_bn) report.run_info["adapted_bn_windows"] = adapted_windows;
+    if (args->adapt_bn) report.run_info["adapted_bn_windows"] = adapted.windows;
     const auto html = write_report(out, report);
     write_eval_predictions(out / "predictions.tsv", all, classes.names);
     fmt::print("accuracy {:.2f} %  UAR {:.4f}  macro F1 {:.4f}  ({} files)\n", 100 * report.metrics.accuracy,

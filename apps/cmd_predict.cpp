@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 
+#include "apps/adapt.h"
 #include "apps/cli_values.h"
 #include "apps/commands.h"
 #include "apps/interrupt.h"
@@ -37,6 +38,8 @@ struct Args {
   int batch = kDefaultPredictBatch;
   int threads = 0;
   std::string device = "auto";
+  bool adapt_bn = false;
+  std::string cache;
 };
 
 std::string emotion_of(int label, const std::vector<std::string>& names) {
@@ -81,10 +84,25 @@ void check_plot_path(const std::string& plot, std::size_t files) {
 // cuda is the explicit opt-in (refused with one line where no device is usable).
 Device predict_device(const std::string& name) { return name == "auto" ? Device::CPU : resolve_device(name); }
 
+// --adapt-bn: the model's batch-norm statistics re-estimated on the files about to be labelled.
+void adapt_to_inputs(train::LoadedModel& loaded, const std::vector<std::filesystem::path>& files, const Args& a) {
+  FeatureOptions fopts;
+  fopts.cache_dir = cache_dir_from_option(a.cache);
+  fopts.threads = a.threads;
+  const AdaptationResult result = adapt_batchnorm(loaded, unlabelled_entries(files), fopts);
+  warn_if_few_adaptation_files(result.files);
+  fmt::print(stderr, "batch norm adapted on {} windows of {} files (shift per layer, in the training corpus's standard "
+             "deviations: {})\n", result.windows, result.files, format_shifts(result.shifts));
+}
+
 void run_predict(const Args& a) {
   const std::vector<std::filesystem::path> files = collect_inputs(a.inputs, a.files_from, std::cin);
   if (!a.plot.empty()) check_plot_path(a.plot, files.size());
-  train::LoadedModel loaded = load_model_option(model_or_default(a.model, a.model_given), predict_device(a.device));
+  const Device device = predict_device(a.device);
+  SER_CHECK(!(a.adapt_bn && device != Device::CPU), "--adapt-bn adapts a model on the CPU: it cannot be combined with --device {}",
+            a.device);
+  train::LoadedModel loaded = load_model_option(model_or_default(a.model, a.model_given), device);
+  if (a.adapt_bn) adapt_to_inputs(loaded, files, a);
   PredictOptions options;
   options.window_seconds = a.window;
   options.hop_seconds = a.hop;
@@ -183,6 +201,11 @@ void register_predict(CLI::App& app) {
       ->transform(integer_in(0, kMaxThreads))
       ->capture_default_str();
   add_device_option(*cmd, args->device);
+  cmd->add_flag("--adapt-bn", args->adapt_bn,
+                "First adapt the model to these recordings without labels (its batch-norm statistics re-estimated on "
+                "them, as `ser adapt` does), then label them with it. For a batch of a few hundred recordings of one "
+                "new microphone, room or corpus; each file's label then depends on the others given");
+  cmd->add_option("--cache", args->cache, "Feature cache folder for --adapt-bn ('none' disables)");
   cmd->callback([cmd, args] {
     args->model_given = cmd->count("--model") > 0;
     SER_CHECK(!(args->whole && (cmd->count("--window") > 0 || cmd->count("--hop") > 0)),

@@ -8,6 +8,7 @@ void register_commands(CLI::App& app) {
   register_train(app);
   register_eval(app);
   register_predict(app);
+  register_adapt(app);
   register_features(app);
   register_export(app);
   register_info(app);

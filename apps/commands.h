@@ -17,6 +17,7 @@ void register_info(CLI::App& app);
 void register_train(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_adapt(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_features(CLI::App& app);
 void register_export(CLI::App& app);
