@@ -56,7 +56,9 @@ def predict_files(paths, client=None, model=None, partition_size=64, *, jsonl=No
     """A Dask DataFrame of `ser predict --json` for every file of `paths` (module docstring).
 
     paths: audio files and folders (walked here, sorted, as the command line does), or one
-        path. A path that does not exist is a row with the command line's error.
+        path. A path that does not exist is a row with the command line's error. Workers
+        open the paths as given (rows name them so): on several machines, absolute paths
+        on storage every worker sees.
     client: a distributed.Client; the frame is then persisted on its cluster (the work starts
         now, the rows stay on the workers). None: a lazy frame, run by whatever scheduler
         computes it (the default client when there is one).
@@ -81,7 +83,7 @@ def predict_files(paths, client=None, model=None, partition_size=64, *, jsonl=No
     files = _expand(paths)
     if not files:
         raise ValueError("nothing to predict: paths names no file")
-    where = _ship(client, local.path) if ship_model else ("path", local.path)
+    where = _ship(client, local.path) if ship_model else ("path", os.path.abspath(local.path))
     if jsonl is not None:
         jsonl = os.path.abspath(os.fspath(jsonl))
         os.makedirs(jsonl, exist_ok=True)
