@@ -94,8 +94,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         files = ser.dask._expand([a.data]) if a.data else write_clips(tmp, a.count, a.seconds)
         t_cli, cli_labels = time_cli(cli, model, files, tmp)
-        with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          env={"SER_CPU_THREADS": "1"}, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               env={"SER_CPU_THREADS": "1"}, silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as client:
             t_dask, dask_labels = time_dask(client, model, files, a.partition_size)
     agree = "same labels" if cli_labels == dask_labels else "LABELS DIFFER"
     print(f"model {model}; cli {cli}", file=sys.stderr)
