@@ -189,20 +189,25 @@ class Model:
         del r["file"]
         return r
 
-    def predict_files(self, paths, batch=16, *, window=None, hop=None, whole=False, min_level=35.0, threads=0):
+    def predict_files(self, paths, batch=16, *, window=None, hop=None, whole=False, min_level=35.0, threads=0,
+                      missing="raise"):
         """A generator of one result per file, in input order, as `ser predict --json` gives
         them: a dict as predict()'s with "file" first, or {"file", "error"} for a file that
         does not decode (the rest go on). paths: files and folders (walked for audio files,
         sorted, as the command line does), or one path. Files go through the core `batch`
         at a time, so memory holds one batch's results whatever the number of files.
-        A path that does not exist raises FileNotFoundError when the generator reaches it."""
+        A path that does not exist raises FileNotFoundError when the generator reaches it;
+        with missing="report" it is a {"file", "error"} result in its place, the command
+        line's (the core's message), and the rest go on."""
+        if missing not in ("raise", "report"):
+            raise ValueError(f"missing must be 'raise' or 'report', got {missing!r}")
         options = _options(window, hop, whole, min_level, batch, threads)
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         chunk = []
         for given in paths:
             text = os.fspath(given)
-            if not os.path.exists(text):
+            if not os.path.exists(text) and missing == "raise":
                 yield from self._run_files(chunk, options)
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), text)
             for f in _ser.collect_inputs([text]) if os.path.isdir(text) else [text]:

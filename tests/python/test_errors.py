@@ -1,16 +1,19 @@
 """Bad inputs raise Python exceptions with the core's messages, never crash: arrays of the
 wrong dtype (TypeError), shape, emptiness, NaN/Inf samples, sample rates <= 0 (ValueError);
-paths that do not exist (FileNotFoundError); a truncated model file and an undecodable audio
+paths that do not exist (FileNotFoundError, or with predict_files(missing="report") the
+command line's error entry); a truncated model file and an undecodable audio
 file (ValueError, or the file's error entry in predict_files); and the GIL is let go while
 the core works."""
 
+import json
+import subprocess
 import threading
 
 import numpy as np
 import pytest
 
 import ser
-from conftest import MODEL, read_wav
+from conftest import MODEL, find_cli, read_wav
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +90,21 @@ def test_missing_file_in_predict_files_comes_after_the_files_before_it(model, wa
     assert next(results)["file"] == str(wavs["clip"])
     with pytest.raises(FileNotFoundError):
         next(results)
+
+
+def test_missing_files_reported_as_the_cli_reports_them(model, wavs, tmp_path):
+    binary = find_cli()
+    if binary is None:
+        pytest.skip("no `ser` binary to compare with (set SER_CLI or build build-cpu/)")
+    files = [str(wavs["clip"]), str(tmp_path / "gone.wav"), str(wavs["long"])]
+    results = list(model.predict_files(files, missing="report"))
+    assert [r["file"] for r in results] == files
+    assert "error" not in results[0] and "error" not in results[2]
+    done = subprocess.run([str(binary), "predict", "--model", str(MODEL), "--json", files[1]],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and results[1] == json.loads(done.stdout), done.stdout
+    with pytest.raises(ValueError, match="missing must be"):
+        list(model.predict_files(files, missing="skip"))
 
 
 def test_truncated_and_foreign_model_files(tmp_path):
