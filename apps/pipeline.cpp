@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/core/error.h"
+#include "engine/core/path_not_found.h"
 
 namespace ser::app {
 
@@ -30,7 +31,7 @@ std::vector<std::pair<std::filesystem::path, data::CorpusKind>> folder_kinds(con
   for (std::size_t i = 0; i < options.data_dirs.size(); ++i) {
     const std::filesystem::path dir = options.data_dirs[i];
     std::error_code ec;
-    SER_CHECK(std::filesystem::exists(dir, ec), "--data {}: no such folder", dir.string());
+    SER_CHECK_FOUND(std::filesystem::exists(dir, ec), dir.string(), "--data {}: no such folder", dir.string());
     SER_CHECK(std::filesystem::is_directory(dir, ec), "--data {}: is a file, not a folder (--data takes a corpus folder)",
               dir.string());
     folders.emplace_back(dir, data::parse_corpus_kind(kinds.size() == 1 ? kinds[0] : kinds[i]));

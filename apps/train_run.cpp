@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -18,6 +19,7 @@
 #include "apps/run_folder.h"
 #include "apps/report.h"
 #include "engine/core/error.h"
+#include "engine/core/path_not_found.h"
 #include "engine/io/file.h"
 #include "engine/io/json_number.h"
 #include "engine/metrics.h"
@@ -139,7 +141,7 @@ void validate(const TrainOptions& o) {
             "no corpus given: pass --data DIR (repeatable) or --labels FILE.csv");
   std::error_code ec;
   for (const std::string& dir : o.corpus.data_dirs) {
-    SER_CHECK(fs::exists(dir, ec), "--data {}: no such folder", dir);
+    SER_CHECK_FOUND(fs::exists(dir, ec), dir, "--data {}: no such folder", dir);
     SER_CHECK(fs::is_directory(dir, ec), "--data {}: is not a folder", dir);
   }
   if (!o.cache_dir.empty() && o.cache_dir != "none")
@@ -460,9 +462,43 @@ TrainOutcome write_results(const fs::path& run, const TrainOptions& options, con
   return outcome;
 }
 
+// Where a run learns that it should stop: the command line's SIGINT / SIGTERM handlers
+// (interrupt.h), or the caller's TrainHooks::pending_signal, which installs none.
+class StopRequests {
+ public:
+  StopRequests(const TrainHooks& hooks, std::string before_training_line)
+      : poll_(hooks.pending_signal), before_training_line_(std::move(before_training_line)) {
+    if (!poll_) handler_.emplace(before_training_line_);
+  }
+
+  // Before training, nothing written yet: a pending request ends the run here, as the
+  // handler does at once (it exits, so with it this never throws).
+  void check_before_training() const {
+    if (const int sig = pending(); sig != 0) throw TrainingInterrupted(before_training_line_, sig);
+  }
+  // From here a request stops training at the next epoch's checkpoint.
+  void training_started() {
+    if (handler_) handler_->training_started();
+  }
+  // After the checkpoint of `epochs_done` epochs: a pending request ends the run there.
+  void check_after_epoch(int epochs_done, const fs::path& run) const {
+    if (const int sig = pending(); sig != 0)
+      throw TrainingInterrupted(
+          fmt::format("interrupted after epoch {}; continue with `ser train --resume {}`", epochs_done, run.string()),
+          sig);
+  }
+
+ private:
+  int pending() const { return handler_ ? handler_->signal() : poll_(); }
+
+  std::function<int()> poll_;
+  std::string before_training_line_;
+  std::optional<InterruptHandler> handler_;
+};
+
 }  // namespace
 
-TrainOutcome run_training(const TrainOptions& given, bool resume) {
+TrainOutcome run_training(const TrainOptions& given, bool resume, const TrainHooks& hooks) {
   const auto t_start = std::chrono::steady_clock::now();
   // 0. Everything that can be checked without writing: options, paths, device, classes,
   //    the run folder, and a resumed run's checkpoint.
@@ -473,9 +509,9 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   const data::ClassSet classes = resolve_classes(options.corpus);
   check_run_folder_writable(run);
   if (!resume) check_not_reusing(run, options);
-  InterruptHandler interrupts(
-      resume ? fmt::format("interrupted before training resumed; continue with `ser train --resume {}`", run.string())
-             : fmt::format("interrupted before training started; nothing was written to {}", run.string()));
+  StopRequests stops(
+      hooks, resume ? fmt::format("interrupted before training resumed; continue with `ser train --resume {}`", run.string())
+                    : fmt::format("interrupted before training started; nothing was written to {}", run.string()));
 
   // The recipe's front end sets the network's input: (n_mels, image_width) images, or the
   // windows of the fixed time axis.
@@ -508,6 +544,7 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   SER_CHECK(!index.entries.empty(), "no usable audio files found under {}", fmt::join(options.corpus.data_dirs, ", "));
   check_classes_have_files(index, options.corpus.classes);
   if (from_checkpoint) check_corpus_unchanged(run, index.entries);
+  stops.check_before_training();
 
   // 2. Features.
   FeatureOptions fopts;
@@ -518,6 +555,7 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   all.data.groups = corpus_groups(all.entries);
   for (const auto& [path, why] : all.failures) fmt::print(stderr, "skipped {}: {}\n", path.string(), why);
   SER_CHECK(all.data.size() > 0, "every audio file failed to load; nothing to train on");
+  stops.check_before_training();
 
   // 3. Split and normalise.
   SplitData split = make_split_data(all, options);
@@ -538,14 +576,16 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
         augmented_copies(train_entries, feature_config, features::WaveAugmentConfig::parse(options.recipe.wave_augment),
                          options.recipe.wave_copies, options.seed, fopts);
     train::normalize_in_place(split.train.variants, split.norm);
+    stops.check_before_training();
   }
 
   // 4. The run folder's first writes. From here a signal no longer exits at once (the
   //    folder would be half written): it stops training at the next epoch's checkpoint.
-  interrupts.training_started();
+  stops.training_started();
   start_writing(run, options, resume, from_checkpoint, index.entries);
 
-  // 5. Train; a checkpoint after every epoch, and a stop there after SIGINT / SIGTERM.
+  // 5. Train; a checkpoint after every epoch, the caller's epoch_done, and a stop there
+  //    after SIGINT / SIGTERM.
   train::TrainConfig tcfg = options.recipe.train_config();
   tcfg.progress = options.progress;
   const int64_t steps_per_epoch = (split.train.size() + tcfg.batch - 1) / tcfg.batch;
@@ -556,10 +596,8 @@ TrainOutcome run_training(const TrainOptions& given, bool resume) {
   train::Trainer trainer(learner.model, learner.adam, learner.generator, tcfg);
   trainer.fit(split.train, split.validation, learner.state, [&](const train::TrainState& s) {
     train::save_checkpoint(checkpoint_path, learner.model, learner.adam, learner.generator, s, info);
-    if (interrupts.signal() != 0)
-      throw TrainingInterrupted(fmt::format("interrupted after epoch {}; continue with `ser train --resume {}`",
-                                            s.epochs_done, run.string()),
-                                interrupts.signal());
+    if (hooks.epoch_done) hooks.epoch_done(s, options.recipe.epochs);
+    stops.check_after_epoch(s.epochs_done, run);
   });
 
   return write_results(run, options, classes, all, split, learner, info, device,

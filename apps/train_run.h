@@ -1,4 +1,5 @@
-// A whole training run, as `ser train` and `ser demo` perform it: index the corpora,
+// A whole training run, as `ser train`, `ser demo` and ser.train in Python perform it (the
+// last through TrainHooks: its own progress callback and signal handling): index the corpora,
 // extract features, split, normalise with training statistics, train with early
 // stopping (checkpoint every epoch, resumable), evaluate the test split, write the model
 // and the report. Options are saved in RUN_DIR/run.json (paths made absolute) so
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,10 @@
 #include "apps/pipeline.h"
 #include "engine/core/error.h"
 #include "engine/train/recipe.h"
+
+namespace ser::train {
+struct TrainState;  // engine/train/trainer.h
+}  // namespace ser::train
 
 namespace ser::app {
 
@@ -74,7 +80,21 @@ class TrainingInterrupted : public Error {
   int signal;
 };
 
-TrainOutcome run_training(const TrainOptions& options, bool resume);
+// How a caller other than the command line follows and stops a run (ser.train in Python).
+// Empty hooks: the command line's behaviour (interrupt.h handlers, progress on stderr only).
+struct TrainHooks {
+  // After each epoch, once its checkpoint is written: state.history.back() is that epoch,
+  // `epochs` the recipe's maximum. An exception thrown here ends the run and propagates;
+  // the checkpoint stays, so `--resume` continues after that epoch.
+  std::function<void(const train::TrainState& state, int epochs)> epoch_done;
+  // Set: no signal handlers are installed (the caller keeps its own) and this is asked
+  // instead, after each phase before training (indexing, features, augmented copies) and
+  // after each epoch's epoch_done: a nonzero signal number stops the run as that signal
+  // stops `ser train` (TrainingInterrupted, with the line that says how to continue).
+  std::function<int()> pending_signal;
+};
+
+TrainOutcome run_training(const TrainOptions& options, bool resume, const TrainHooks& hooks = {});
 
 // --device auto|cpu|cuda -> the device to use (auto: CUDA when a device is usable).
 Device resolve_device(const std::string& name);

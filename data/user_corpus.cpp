@@ -10,6 +10,7 @@
 #include "data/audio_files.h"
 #include "data/corpus.h"
 #include "engine/core/error.h"
+#include "engine/core/path_not_found.h"
 
 namespace ser::data {
 namespace fs = std::filesystem;
@@ -135,6 +136,8 @@ std::vector<std::string> folders_class_names(const fs::path& root) {
 }
 
 std::vector<ListedFile> read_label_list(const fs::path& list) {
+  std::error_code ec;
+  SER_CHECK_FOUND(fs::exists(list, ec), list.string(), "--labels {}: cannot open the file", list.string());
   std::ifstream in(list);
   SER_CHECK(in.good(), "--labels {}: cannot open the file", list.string());
   const bool tsv = list.extension() == ".tsv" || list.extension() == ".TSV";

@@ -12,11 +12,20 @@
 // and forward_images, the engine's eval-mode forward pass of (N, C, H, W) float32 images in dB
 // before normalisation, at the network's height and width, to softmax probabilities (N, classes).
 //
+// train runs `ser train ARGS...` in this process (apps/train_command.h parses the arguments
+// python/ser/__init__.py makes of its keyword arguments, apps/train_run.h runs them), with
+// the GIL taken only to call the progress callback after each epoch and to let Python see
+// its signals: Ctrl-C (KeyboardInterrupt, from the callback too) stops the run as it stops
+// `ser train`, at the next phase before training or after the epoch's checkpoint.
+// blas_core_name says which OpenBLAS kernels this process runs (engine/cpu/blas_setup.h: the
+// command line may re-execute itself with faster ones; a Python process cannot).
+//
 // Every call lets go of the GIL while the core works; one Model predicts one call at a time
 // (its network keeps each forward's activations), so a second thread waits for the first.
 // Errors: ser::Error -> ValueError with the CLI's message; a path that does not exist ->
-// FileNotFoundError; an array of another dtype -> TypeError; of another shape, empty, or
-// holding NaN/Inf, a sample rate <= 0 -> ValueError.
+// FileNotFoundError (ser::PathNotFound: with the CLI's message); an interrupted run ->
+// KeyboardInterrupt with the CLI's line; an array of another dtype -> TypeError; of another
+// shape, empty, or holding NaN/Inf, a sample rate <= 0 -> ValueError.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
@@ -26,6 +35,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -42,10 +52,15 @@
 #include "apps/predict.h"
 #include "apps/predict_inputs.h"
 #include "apps/prediction_json.h"
+#include "apps/train_command.h"
+#include "apps/train_run.h"
 #include "engine/core/error.h"
+#include "engine/core/path_not_found.h"
+#include "engine/cpu/blas_setup.h"
 #include "engine/cpu/softmax_cross_entropy.h"
 #include "engine/io/safetensors.h"
 #include "engine/train/dataset.h"
+#include "engine/train/trainer.h"
 #include "features/audio.h"
 #include "features/logmel.h"
 
@@ -361,6 +376,90 @@ class Model {
   static constexpr int64_t kForwardBatch = 16;
 };
 
+// The progress callback's dict for the epoch just finished (state.history.back()).
+nb::dict epoch_report(const train::TrainState& state, int epochs) {
+  const train::EpochStats& e = state.history.back();
+  nb::dict d;
+  d["phase"] = "train";
+  d["epoch"] = e.epoch;
+  d["epochs"] = epochs;
+  d["loss"] = e.train_loss;
+  d["acc"] = e.train_accuracy;
+  d["val_loss"] = e.val_loss;
+  d["val_acc"] = e.val_accuracy;
+  d["seconds"] = e.seconds;
+  d["samples_per_second"] = e.samples_per_second;
+  d["best_epoch"] = state.best_epoch;
+  d["stopped_early"] = state.stopped_early;
+  return d;
+}
+
+// The hooks of one ser.train call (apps/train_run.h TrainHooks), called with the GIL released:
+// each takes it for its Python work only.
+class TrainFollower {
+ public:
+  explicit TrainFollower(nb::object progress) : progress_(std::move(progress)) {}
+
+  app::TrainHooks hooks() {
+    app::TrainHooks h;
+    h.epoch_done = [this](const train::TrainState& state, int epochs) { epoch_done(state, epochs); };
+    h.pending_signal = [this] { return pending_signal(); };
+    return h;
+  }
+
+ private:
+  // The callback's exception ends the run (the epoch's checkpoint is written); a
+  // KeyboardInterrupt is Ctrl-C's: the run then stops as it does, with the CLI's line.
+  void epoch_done(const train::TrainState& state, int epochs) {
+    nb::gil_scoped_acquire gil;
+    if (progress_.is_none()) return;
+    try {
+      progress_(epoch_report(state, epochs));
+    } catch (const nb::python_error& e) {
+      if (!e.matches(PyExc_KeyboardInterrupt)) throw;
+      interrupted_ = true;
+    }
+  }
+
+  // Python's signal handlers, run now: SIGINT's KeyboardInterrupt is a stop request (the
+  // run stops as `ser train` does), any other exception they raise ends the run as is.
+  int pending_signal() {
+    if (interrupted_) return SIGINT;
+    nb::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return 0;
+    if (!PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) throw nb::python_error();
+    PyErr_Clear();
+    interrupted_ = true;
+    return SIGINT;
+  }
+
+  nb::object progress_;      // a callable taking the epoch's dict, or None
+  bool interrupted_ = false;  // a KeyboardInterrupt was seen
+};
+
+// `ser train ARGS...` in this process, progress(dict) after each epoch -> the outcome:
+// {"trained", "why", "evaluated_on", "accuracy", "macro_f1", "run", "model", "report"}.
+nb::dict train_run(const std::vector<std::string>& args, nb::object progress) {
+  TrainFollower follower(std::move(progress));
+  const app::TrainHooks hooks = follower.hooks();
+  app::TrainOutcome out;
+  {
+    nb::gil_scoped_release release;
+    const app::TrainCommand command = app::parse_train_command(args);
+    out = app::run_training(command.options, command.resume, hooks);
+  }
+  nb::dict d;
+  d["trained"] = out.trained;
+  d["why"] = out.why;
+  d["evaluated_on"] = out.evaluated_on;
+  d["accuracy"] = out.test_accuracy;
+  d["macro_f1"] = out.macro_f1;
+  d["run"] = out.model_path.parent_path().string();
+  d["model"] = out.model_path.string();
+  d["report"] = out.report_path.string();
+  return d;
+}
+
 void translate_errors(const std::exception_ptr& p, void*) {
   try {
     std::rethrow_exception(p);
@@ -371,6 +470,11 @@ void translate_errors(const std::exception_ptr& p, void*) {
     PyErr_SetString(PyExc_TypeError, e.message.c_str());
   } catch (const ValueProblem& e) {
     PyErr_SetString(PyExc_ValueError, e.message.c_str());
+  } catch (const PathNotFound& e) {
+    nb::object error = nb::handle(PyExc_FileNotFoundError)(ENOENT, user_message(e), e.path());
+    PyErr_SetObject(PyExc_FileNotFoundError, error.ptr());
+  } catch (const app::TrainingInterrupted& e) {
+    PyErr_SetString(PyExc_KeyboardInterrupt, e.message().c_str());
   } catch (const Error& e) {
     PyErr_SetString(PyExc_ValueError, user_message(e).c_str());
   }
@@ -411,6 +515,8 @@ NB_MODULE(_ser, m) {
   m.def("logmel", &logmel, nb::arg("audio"), nb::arg("sample_rate"), nb::arg("config_json"));
   m.def("frontend_config", &frontend_config, nb::arg("name"));
   m.def("collect_inputs", &collect_inputs, nb::arg("paths"));
+  m.def("train", &train_run, nb::arg("args"), nb::arg("progress").none());
+  m.def("blas_core_name", &ser::cpu::blas_core_name);  // OpenBLAS's kernels in this process (blas_setup.h)
   m.def("default_model_file", [] { return ser::app::default_model_file().string(); });
   m.attr("__version__") = SER_VERSION;
 }

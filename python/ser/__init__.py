@@ -11,9 +11,13 @@ Arrays in: audio is a NumPy array (N,) mono or (frames, channels), float32, floa
 the signal resampled as the command line does for a file. Arrays out: float32,
 load_audio (N,), logmel (H, W) = (mel bands low to high, time columns) in dB.
 
-Errors: the core's (a bad file, a bad model) raise ValueError with the command line's
-message; a path that does not exist raises FileNotFoundError; an array of another dtype
-TypeError, of another shape, empty or holding NaN/Inf, or a sample rate <= 0 ValueError.
+train(...) runs `ser train` in this process: its keyword arguments are the command line's
+options, parsed and checked by the same code, so that each means what `ser train --help` says.
+
+Errors: the core's (a bad file, a bad model, a bad training option) raise ValueError with the
+command line's message; a path that does not exist raises FileNotFoundError; an interrupted
+training run KeyboardInterrupt with the line that says how to continue; an array of another
+dtype TypeError, of another shape, empty or holding NaN/Inf, or a sample rate <= 0 ValueError.
 """
 
 import errno
@@ -29,7 +33,8 @@ __path__ = pkgutil.extend_path(__path__, __name__)
 from . import _ser  # noqa: E402
 
 __version__ = _ser.__version__
-__all__ = ["Model", "audio_info", "default_model_path", "export_onnx", "load_audio", "load_model", "logmel"]
+__all__ = ["Model", "TrainResult", "audio_info", "default_model_path", "export_onnx", "load_audio", "load_model",
+           "logmel", "train"]
 
 _PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "default.safetensors"
 
@@ -222,3 +227,73 @@ class Model:
             return
         for text in self._native.predict_files(files, options):
             yield _result(text)
+
+
+def _option_text(value):
+    return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+
+
+def _train_arguments(options):
+    """`ser train` arguments of keyword arguments: name -> --name ("_" as "-"); True is the flag
+    alone, False and None leave the option out, a list or tuple repeats it (--data, --labels)."""
+    args = []
+    for name, value in options.items():
+        if value is None or value is False:
+            continue
+        option = "--" + name.replace("_", "-")
+        if value is True:
+            args.append(option)
+            continue
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            args += [option, _option_text(v)]
+    return args
+
+
+def train(data=None, out=None, recipe=None, *, progress=None, **options):
+    """Trains a model as `ser train` does, in this process, and returns a TrainResult.
+
+    data: a corpus folder or a list of them (--data); out: the run folder (--out; None: a new
+    folder runs/DATE-TIME, as the command line makes); recipe: general, robust, seed or a recipe
+    .json file (--recipe; None: the command line's default, general). Every other keyword is the
+    command line's option of that name with "-" written "_": epochs=3, val_speakers="Actor_17..
+    Actor_20", seed=1, corpus="folders", cache="none", quiet=True, force=True, resume=RUN (with
+    no data, out or recipe), ...; values mean what `ser train --help` says.
+
+    progress: None, or a callable called after each epoch, once its checkpoint is written, with
+    {"phase": "train", "epoch", "epochs" (the maximum), "loss", "acc", "val_loss", "val_acc",
+    "seconds", "samples_per_second", "best_epoch", "stopped_early"}. An exception it raises
+    stops the run and propagates (the epoch's checkpoint stays: resume=RUN continues).
+
+    Ctrl-C (KeyboardInterrupt, also raised by progress) stops the run as it stops `ser train`:
+    before training, nothing is written; during training, after the current epoch's checkpoint,
+    and KeyboardInterrupt carries the command line's line saying how to resume. The GIL is
+    released while the core works. Errors: ValueError with the command line's message for a bad
+    option; FileNotFoundError for a data folder, label list, recipe file or run that is not there."""
+    if progress is not None and not callable(progress):
+        raise TypeError("progress must be a callable taking the epoch's dict, or None")
+    arguments = _train_arguments({"data": data, "out": out, "recipe": recipe, **options})
+    return TrainResult(_ser.train(arguments, progress))
+
+
+class TrainResult:
+    """What train() returns. run (the run folder), model_path, report_path (report.html), why
+    (one line: why training stopped), evaluated_on ("test", or "validation" without a test part),
+    accuracy and macro_f1 (on that split), trained (False: a resumed run with nothing left to do),
+    metrics (the run's metrics.json), history (history.json: one dict per epoch), model (the
+    trained model, loaded)."""
+
+    def __init__(self, outcome):
+        self.run = outcome["run"]
+        self.model_path = outcome["model"]
+        self.report_path = outcome["report"]
+        self.why = outcome["why"]
+        self.evaluated_on = outcome["evaluated_on"]
+        self.accuracy = outcome["accuracy"]
+        self.macro_f1 = outcome["macro_f1"]
+        self.trained = outcome["trained"]
+        self.metrics = json.loads((Path(self.run) / "metrics.json").read_text())
+        self.history = json.loads((Path(self.run) / "history.json").read_text())
+        self.model = Model(self.model_path)
+
+    def __repr__(self):
+        return f"ser.TrainResult({self.run!r}, {self.evaluated_on} accuracy {self.accuracy:.4f})"
