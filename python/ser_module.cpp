@@ -27,6 +27,7 @@
 // KeyboardInterrupt with the CLI's line; an array of another dtype -> TypeError; of another
 // shape, empty, or holding NaN/Inf, a sample rate <= 0 -> ValueError.
 #include <nanobind/nanobind.h>
+#include <nlohmann/json.hpp>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
@@ -38,6 +39,7 @@
 #include <csignal>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -47,6 +49,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "apps/adapt.h"
 #include "apps/cli_values.h"
 #include "apps/model_info.h"
 #include "apps/predict.h"
@@ -356,6 +359,33 @@ class Model {
     return run(files, o);
   }
 
+  // `ser adapt` on this model in place (apps/adapt.h): its batch-norm statistics re-estimated on
+  // the files (labels unused; folders as collect_inputs walks them). Returns JSON text:
+  // {"files", "windows", "shifts": {layer: shift}, "failures": [{"file", "error"}]}.
+  // cache: a --cache value ("" the default folder, "none" no cache).
+  std::string adapt(const std::vector<std::string>& paths, int threads, const std::string& cache) {
+    const std::vector<fs::path> files = app::collect_inputs(paths, "", std::cin);
+    nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(busy_);
+    app::FeatureOptions fopts;
+    fopts.cache_dir = app::cache_dir_from_option(cache);
+    fopts.threads = threads;
+    const app::AdaptationResult r = app::adapt_batchnorm(loaded_, app::unlabelled_entries(files), fopts);
+    loaded_.info = app::adapted_model_info(loaded_.info, paths, r, file_);
+    nlohmann::json out = {{"files", r.files}, {"windows", r.windows}, {"shifts", nlohmann::json::object()},
+                          {"failures", nlohmann::json::array()}};
+    for (const auto& s : r.shifts) out["shifts"][s.layer] = s.shift;
+    for (const auto& [path, why] : r.failures) out["failures"].push_back({{"file", path.string()}, {"error", why}});
+    return out.dump();
+  }
+
+  // The model as it is now (adapted or not) written as a model file (train::save_model, atomic).
+  void save(const std::string& path) {
+    nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(busy_);
+    train::save_model(path, *loaded_.model, loaded_.info);
+  }
+
  private:
   template <typename Inputs>
   std::vector<std::string> run(const Inputs& inputs, const app::PredictOptions& options) {
@@ -508,7 +538,9 @@ NB_MODULE(_ser, m) {
       .def("state", &Model::state)
       .def("forward_images", &Model::forward_images, nb::arg("images"))
       .def("predict", &Model::predict, nb::arg("audio"), nb::arg("sample_rate"), nb::arg("options"))
-      .def("predict_files", &Model::predict_files, nb::arg("paths"), nb::arg("options"));
+      .def("predict_files", &Model::predict_files, nb::arg("paths"), nb::arg("options"))
+      .def("adapt", &Model::adapt, nb::arg("paths"), nb::arg("threads"), nb::arg("cache"))
+      .def("save", &Model::save, nb::arg("path"));
 
   m.def("load_audio", &load_audio, nb::arg("path"), nb::arg("sample_rate"));
   m.def("audio_info", &audio_info, nb::arg("path"));

@@ -222,6 +222,27 @@ class Model:
                     chunk = []
         yield from self._run_files(chunk, options)
 
+    def adapt(self, paths, *, threads=0, cache=None):
+        """`ser adapt` on this model, in place: its batch-norm statistics re-estimated on the
+        recordings of `paths` (files and folders, or one path; labels never read; weights kept),
+        for recordings of one new microphone, room or corpus (a few hundred, of mixed
+        emotions). Later predictions use the adapted statistics; save() writes the model.
+        Returns {"files", "windows", "shifts" {layer: mean shift in the training corpus's
+        standard deviations}, "failures" [{"file", "error"}]}. A path that does not exist
+        raises FileNotFoundError, a set where no file decodes ValueError. cache: the feature
+        cache folder as `ser adapt --cache` takes it (None: the default one, "none": no cache)."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        texts = [_path_argument(p) for p in paths]
+        if not texts:
+            raise ValueError("adapt: no paths given")
+        return json.loads(self._native.adapt(texts, int(threads), "" if cache is None else os.fspath(cache)))
+
+    def save(self, path):
+        """Writes the model as it is now (adapted or not) as a model file, for `ser predict
+        --model` or load_model; what it was adapted on is recorded in its metadata."""
+        self._native.save(os.fspath(path))
+
     def _run_files(self, files, options):
         if not files:
             return
