@@ -157,6 +157,19 @@ bool under(const fs::path& file, const std::string& dir) {
   return f.size() > d.size() && f.compare(0, d.size(), d) == 0 && (d.back() == '/' || f[d.size()] == '/');
 }
 
+// The "adapted" line: what `ser adapt` / --adapt-bn re-estimated the batch-norm statistics on.
+std::string adapted_line(const nlohmann::json& a) {
+  if (!a.is_object()) return "batch-norm statistics adapted (no details stored)";
+  std::vector<std::string> data;
+  if (a.contains("data") && a.at("data").is_array())
+    for (const auto& d : a.at("data")) data.push_back(text_of(d));
+  std::string files = a.contains("files") ? text_of(a.at("files")) + " files, " : "";
+  return fmt::format("batch-norm statistics re-estimated without labels on {}{} windows of {}; from {}", files,
+                     a.contains("windows") ? text_of(a.at("windows")) : std::string("?"),
+                     data.empty() ? std::string("(not stored)") : fmt::format("{}", fmt::join(data, ", ")),
+                     a.contains("from") ? text_of(a.at("from")) : std::string("(not stored)"));
+}
+
 }  // namespace
 
 fs::path model_file_from_option(const fs::path& option, const std::string& name) {
@@ -323,6 +336,7 @@ std::string describe_model(const fs::path& option) {
     out += line("recipe", why);
     out += line("trained on", why);
   }
+  if (stored.is_object() && stored.contains("adapted_bn")) out += line("adapted", adapted_line(stored.at("adapted_bn")));
   bool any_figures = false;
   for (const auto& [name, rel] : {std::pair<const char*, const char*>{"figures", "metrics.json"},
                                   {"eval figures", "eval/metrics.json"}}) {

@@ -94,6 +94,12 @@ TEST_CASE("ser adapt on unlabelled files = ser eval --adapt-bn on the same files
   CHECK(made.at("adapted_bn").at("files").get<int>() == 18);
   CHECK(made.at("adapted_bn").at("data").at(0).get<std::string>() == other.string());
   CHECK(made.at("adapted_bn").at("from").get<std::string>() == model.model_file.string());
+  const Result info = run("info " + (dir / "a" / "adapted.safetensors").string(), dir.path());
+  REQUIRE(info.status == 0);
+  CHECK(has(info.out, "adapted:       batch-norm statistics re-estimated without labels on 18 files, "));
+  CHECK(has(info.out, "windows of " + other.string() + "; from " + model.model_file.string()));
+  const Result plain_info = run("info " + model.model_file.string(), dir.path());
+  CHECK_FALSE(has(plain_info.out, "adapted:"));
 }
 
 TEST_CASE("ser predict --adapt-bn labels the files as the model `ser adapt` made from them does") {
