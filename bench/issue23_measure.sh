@@ -10,6 +10,7 @@
 # Usage: bench/issue23_measure.sh [BUILD_DIR]      (default build-cpu; needs ser_bench built)
 #   TORCH_PYTHON=/work/torch-venv/bin/python  the venv's interpreter (bench/README.md)
 #   ROUNDS=2 THREADS=2 COMPILE=1 (0: eager only) OUT_DIR=/tmp/issue23-<time>
+#   MIN_TIME=4 REPS=3 TORCH_STEPS=30 TORCH_EPOCHS=3 (smaller only to check that the script runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-cpu}
@@ -18,6 +19,10 @@ TORCH_PYTHON=${TORCH_PYTHON:-/work/torch-venv/bin/python}
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
 COMPILE=${COMPILE:-1}
+MIN_TIME=${MIN_TIME:-4}
+REPS=${REPS:-3}
+TORCH_STEPS=${TORCH_STEPS:-30}
+TORCH_EPOCHS=${TORCH_EPOCHS:-3}
 OUT_DIR=${OUT_DIR:-/tmp/issue23-$(date -u +%Y%m%dT%H%M%S)}
 mkdir -p "$OUT_DIR"
 
@@ -31,20 +36,20 @@ machine() {
   echo "torch: $("$TORCH_PYTHON" -c 'import torch; print(torch.__version__, "mkl", torch.backends.mkl.is_available(), "mkldnn", torch.backends.mkldnn.is_available())')"
 }
 
-# ser: steps at min_time 4 s, epochs one per repetition (each after a warm-up epoch), 3
-# repetitions, medians; the SGEMM ceiling for frac_of_peak.
+# ser: steps at min_time $MIN_TIME s, epochs one per repetition (each after a warm-up epoch),
+# $REPS repetitions, medians; the SGEMM ceiling for frac_of_peak.
 run_ser() {
   SER_CPU_THREADS=$THREADS "$BENCH" --benchmark_filter='^BM_ceiling_sgemm_cpu|^BM_(general|seed)_(train_step|epoch)_cpu' \
-    --benchmark_min_time=4 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_min_time=$MIN_TIME --benchmark_repetitions=$REPS --benchmark_report_aggregates_only=true \
     --benchmark_out="$OUT_DIR/ser_round$1.json" --benchmark_out_format=json > "$OUT_DIR/ser_round$1.txt" 2>&1
-  grep -E 'blas_kernels|_median' "$OUT_DIR/ser_round$1.txt" | sed 's/^/  # /'
+  { grep -E 'blas_kernels|_median' "$OUT_DIR/ser_round$1.txt" || true; } | sed 's/^/  # /'
   python3 bench/epoch_lines.py "$OUT_DIR/ser_round$1.json" --threads "$THREADS" | sed "s/\$/  (round $1)/"
 }
 
 run_torch() {
   local flags=()
   [ "$COMPILE" = 1 ] && flags+=(--compile)
-  "$TORCH_PYTHON" bench/torch_compare.py --threads "$THREADS" --steps 30 --epochs 3 "${flags[@]}" \
+  "$TORCH_PYTHON" bench/torch_compare.py --threads "$THREADS" --steps $TORCH_STEPS --epochs $TORCH_EPOCHS "${flags[@]}" \
     2> "$OUT_DIR/torch_round$1.err" | sed "s/\$/  (round $1)/"
 }
 
