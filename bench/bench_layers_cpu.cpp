@@ -1,7 +1,7 @@
 // CPU timings of every layer's forward and backward at the seed network's shapes, for
-// batch 16 (the protocol's) and 256 (a large batch), and of one whole training step
-// (forward, softmax-CE, backward, Adam) at batch 16. Input x: (N, C, H, W) NCHW; conv
-// weights OIHW; dense x (N, in), W (out, in).
+// batch 16 (the protocol's) and 256 (a large batch); the whole training step
+// (BM_seed_train_step_cpu) is in bench/bench_train_cpu.cpp with the recipes' cases.
+// Input x: (N, C, H, W) NCHW; conv weights OIHW; dense x (N, in), W (out, in).
 // Conv and dense run through OpenBLAS; the rest through the engine's thread pool, so all
 // cases use wall time (UseRealTime) and report roofline counters against the host
 // ceilings (bench/roofline.h) with the bytes and FLOPs of bench/layer_costs.h (shared with
@@ -13,9 +13,7 @@
 #include "bench/bench_data.h"
 #include "bench/ceilings_cpu.h"
 #include "bench/layer_costs.h"
-#include "engine/nn/adam.h"
 #include "engine/nn/layers.h"
-#include "engine/nn/model.h"
 
 using namespace ser;
 using namespace ser::nn;
@@ -107,33 +105,5 @@ SER_CPU_BENCH(BM_dense_cpu)
     ->ArgsProduct({{16, 256}, {9216}, {512}, {0, 1}})
     ->ArgsProduct({{16, 256}, {512}, {256}, {0, 1}})
     ->ArgsProduct({{16, 256}, {256}, {8}, {0, 1}});
-
-// One full training step of the seed network (6 classes, as RESULTS.md): forward (Train,
-// dropout from the RNG), softmax-CE, backward of every layer, Adam over the 5.24 M-parameter
-// arena. FLOPs: the conv and dense GEMMs (forward 1x, backward 2x, first conv's dx skipped).
-void BM_seed_train_step_cpu(benchmark::State& st) {
-  const int n = 16;
-  Model model(Architecture::seed(6));
-  Generator gen(42);
-  model.initialize(gen);
-  const Tensor x = Tensor::from_vector(Shape{n, 1, 128, 128}, random_floats(n * 128 * 128, -1, 1, 4));
-  std::vector<int32_t> labels(n);
-  for (int i = 0; i < n; ++i) labels[i] = i % 6;
-  Adam adam(AdamConfig{}, model.parameter_count());
-  const double seconds = bench::timed_loop(st, [&] {
-    model.forward(x, Mode::Train, &gen);
-    model.zero_grad();
-    benchmark::DoNotOptimize(model.backward_from_labels(labels));
-    adam.step(model.parameters(), model.gradients());
-  });
-  double gemm = 0;
-  for (int b = 0; b < 4; ++b)
-    gemm += 2.0 * n * kConvOut[b] * kConvOutSide[b] * kConvOutSide[b] * kConvIn[b] * 9 * (b == 0 ? 2 : 3);
-  gemm += 2.0 * n * (9216.0 * 512 + 512 * 256 + 256 * 6) * 3;
-  // bytes: parameters, gradients and Adam moments once each (the activations come on top).
-  bench::report_roofline(st, 4.0 * 5 * double(model.parameter_count()), gemm, bench::cpu_ceilings(), seconds);
-  st.counters["samples/s"] = benchmark::Counter(n, benchmark::Counter::kIsIterationInvariantRate);
-}
-SER_CPU_BENCH(BM_seed_train_step_cpu);
 
 }  // namespace

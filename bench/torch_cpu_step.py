@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """PyTorch CPU time of one training step of the seed network, for comparison with
-BM_seed_train_step_cpu (bench/bench_layers_cpu.cpp): batch 16 x 1 x 128 x 128, 6 classes,
+BM_seed_train_step_cpu (bench/bench_train_cpu.cpp): batch 16 x 1 x 128 x 128, 6 classes,
 4 x [Conv3x3 valid + ReLU -> BatchNorm(eps 1e-3, momentum 0.01 in PyTorch terms) -> MaxPool 2x2],
 Flatten, Dense 512 ReLU, Dropout .5, Dense 256 ReLU, Dropout .5, Dense 6; softmax cross-entropy
 (mean); Adam (lr 1e-3, eps 1e-7). float32, eager mode, default threads (= cores).
 
 Run: /usr/bin/python3 bench/torch_cpu_step.py [--threads N] [--steps S]
+(Debian's PyTorch 1.13 was its baseline, now retired: bench/torch_compare.py runs both recipes'
+step and epoch in PyTorch 2.x from PyPI, see bench/README.md.)
 """
 import argparse
 import statistics
