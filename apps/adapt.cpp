@@ -21,8 +21,8 @@ void for_each_image_chunk(const train::LoadedModel& loaded, const std::vector<da
   quiet.progress = false;  // one bar over every chunk instead
   ProgressBar bar(static_cast<int64_t>(entries.size()), label);
   std::size_t failed = 0;
-  for (std::size_t begin = 0; begin < entries.size(); begin += kAdaptChunkFiles) {
-    const std::size_t end = std::min(begin + kAdaptChunkFiles, entries.size());
+  for (std::size_t begin = 0; begin < entries.size(); begin += kImageChunkFiles) {
+    const std::size_t end = std::min(begin + kImageChunkFiles, entries.size());
     const std::vector<data::ManifestEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(begin),
                                                  entries.begin() + static_cast<std::ptrdiff_t>(end));
     LabelledImages part = extract_labelled(chunk, config, quiet);

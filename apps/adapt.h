@@ -18,8 +18,9 @@
 
 namespace ser::app {
 
-// Files per chunk: a chunk's images (64-128 KB each) are all that is held of a corpus.
-constexpr std::size_t kAdaptChunkFiles = 512;
+// Files per chunk of for_each_image_chunk (eval and adaptation): a chunk's images (64-128 KB
+// each) are all that is held of a corpus.
+constexpr std::size_t kImageChunkFiles = 512;
 
 // The entries' images chunk by chunk (cached features, normalised as the model's inputs),
 // each chunk handed to `use` with its failures; one progress bar labelled `label` over all.

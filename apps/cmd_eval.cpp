@@ -27,7 +27,7 @@
 
 namespace ser::app {
 namespace {
-// Memory: the corpus goes through in chunks of kAdaptChunkFiles (apps/adapt.h: their images
+// Memory: the corpus goes through in chunks of kImageChunkFiles (apps/adapt.h: their images
 // are all that is held of it), each chunk through the network in batches of kEvalBatch,
 // whose activations (about 12 MB per 128x128 image for the seed network) are the rest of
 // the peak. The CPU's speed hardly changes between batches of 16 and 64.

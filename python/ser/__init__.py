@@ -215,7 +215,7 @@ class Model:
             if not os.path.exists(text) and missing == "raise":
                 yield from self._run_files(chunk, options)
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), text)
-            for f in _ser.collect_inputs([text]) if os.path.isdir(text) else [text]:
+            for f in _files_of(text):
                 chunk.append(f)
                 if len(chunk) == options.batch:
                     yield from self._run_files(chunk, options)
@@ -248,6 +248,12 @@ class Model:
             return
         for text in self._native.predict_files(files, options):
             yield _result(text)
+
+
+def _files_of(text):
+    """The files a path names, as the command line lists them: a folder walked (its audio files,
+    sorted; one without any raises ValueError), anything else as given."""
+    return _ser.collect_inputs([text]) if os.path.isdir(text) else [text]
 
 
 def _option_text(value):

@@ -105,7 +105,7 @@ def _expand(paths):
     files = []
     for given in paths:
         text = os.fspath(given)
-        files += ser._ser.collect_inputs([text]) if os.path.isdir(text) else [text]
+        files += ser._files_of(text)
     return files
 
 
